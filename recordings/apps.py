@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RecordingsConfig(AppConfig):
+    name = "recordings"
+    verbose_name = _("Gravações")
+
+    def ready(self) -> None:
+        from recordings import vono
+        from recordings.redaction import install_record_redaction
+
+        install_record_redaction()
+        vono.connect_settings_signal()

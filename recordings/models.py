@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A portal user. ``customer_id`` limits them to one Vono subscriber."""
+
+    customer_id = models.PositiveIntegerField(
+        _("assinante"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Se preenchido, o usuário só vê as gravações deste assinante (customer_id do Vono)."
+        ),
+    )
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        verbose_name = _("usuário")
+        verbose_name_plural = _("usuários")
+
+
+class Recording(models.Model):
+    """No table: recordings live on Vono. This model only carries the portal's permissions."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_recording", _("Pode ver gravações")),
+            ("play_recording", _("Pode ouvir gravações")),
+            ("download_recording", _("Pode baixar gravações")),
+            ("export_recordings", _("Pode exportar gravações")),
+            ("request_deletion", _("Pode pedir exclusão de gravações")),
+            ("approve_deletion", _("Pode aprovar exclusão de gravações")),
+            ("view_audit_log", _("Pode ver o registro de auditoria")),
+        ]

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts the Vono simulator and the dashboard on the embedded defaults; Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT="${PORT:-8000}"
+SIM_PORT="${SIM_PORT:-8001}"
+py=.venv/bin/python
+
+export DEBUG=1
+export DATABASE_URL="${DEMO_DATABASE_URL:-sqlite:///$PWD/db.sqlite3}"
+export CACHE_URL="locmemcache://vonoportal"
+export VONO_BASE_URL="http://127.0.0.1:$SIM_PORT/api"
+export VONO_API_TOKEN="demo-token" VONO_API_KEY="demo-key"
+export VONOSIM_TOKEN="$VONO_API_TOKEN" VONOSIM_KEY="$VONO_API_KEY"
+unset VONO_CUSTOMER_ID
+
+pids=()
+stop() {
+    trap - EXIT INT TERM
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    echo "stopped."
+}
+trap stop EXIT INT TERM
+
+$py manage.py migrate --noinput -v0
+$py manage.py seed_demo >/dev/null
+
+$py -m vonosim --port "$SIM_PORT" &
+pids+=($!)
+for _ in $(seq 1 100); do
+    if $py -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$SIM_PORT/_sim/health', timeout=1)" 2>/dev/null; then
+        break
+    fi
+    sleep 0.2
+done
+
+cat <<TXT
+
+  Vono Portal     http://127.0.0.1:$PORT/
+  Vono simulator  http://127.0.0.1:$SIM_PORT/api/recording/demo-token/demo-key
+
+  Logins (password: vono-demo)
+    supervisor   Supervisores
+    qa           Revisores de QA
+    admin        Administradores
+    admin2       Administradores (a second approver)
+
+  Ctrl-C stops everything.
+
+TXT
+$py manage.py runserver "127.0.0.1:$PORT" --noreload &
+pids+=($!)
+wait -n "${pids[@]}"

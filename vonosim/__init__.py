@@ -1,0 +1,1 @@
+"""vonosim: a faithful, fault-injecting simulator of the Vono call-recording API."""
