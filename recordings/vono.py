@@ -183,7 +183,11 @@ def parse_size(text: str) -> int:
     match = _SIZE.match(text or "")
     if not match or match["unit"].lower() not in _UNITS:
         raise ValueError(f"not a size: {text!r}")
-    return round(parse_brazilian_number(match["number"]) * _UNITS[match["unit"].lower()])
+    try:
+        number = parse_brazilian_number(match["number"])
+    except ValueError:
+        raise ValueError(f"not a size: {text!r}") from None
+    return round(number * _UNITS[match["unit"].lower()])
 
 
 def parse_duration_text(text: str) -> int:
@@ -319,29 +323,37 @@ class _GetOnlyRetry(Retry):
         return super().increment(method, url, *args, **kwargs)
 
 
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """The exception and every exception it wraps (reason, cause, context, args)."""
+    chain: list[BaseException] = []
+    pending = [exc]
+    while pending and len(chain) < 20:
+        current = pending.pop(0)
+        if any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        reason = getattr(current, "reason", None)
+        linked = [reason, current.__cause__, current.__context__, *current.args]
+        pending += [e for e in linked if isinstance(e, BaseException)]
+    return chain
+
+
 def _network_reason(exc: BaseException) -> str:
     """A short, URL-free description of a network failure."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(current, ConnectionResetError):
-            return "connection reset"
-        text = type(current).__name__
-        if isinstance(current, ReadTimeoutError) or "Timeout" in text:
-            return "timed out"
-        if "NameResolution" in text:
-            return "host name not found"
-        if "SSL" in text:
-            return "TLS error"
-        if "RemoteDisconnected" in text or "ProtocolError" in text:
-            return "connection closed without an answer"
-        reason = getattr(current, "reason", None)
-        current = reason if isinstance(reason, BaseException) else (
-            current.__cause__ or current.__context__
-        )
+    chain = _exception_chain(exc)
+    names = [type(e).__name__ for e in chain]
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "connection refused"
+    if any(isinstance(e, ConnectionResetError) for e in chain):
+        return "connection reset"
+    if any(isinstance(e, ReadTimeoutError) or "Timeout" in n for e, n in zip(chain, names)):
+        return "timed out"
+    if any("NameResolution" in n for n in names):
+        return "host name not found"
+    if any("SSL" in n for n in names):
+        return "TLS error"
+    if any(n in ("RemoteDisconnected", "ProtocolError", "IncompleteRead") for n in names):
+        return "connection closed without an answer"
     return "network error"
 
 
@@ -585,18 +597,18 @@ class VonoClient:
             raise VonoProtocolError(f"The Vono API's error field is unexpected: {error!r:.20}")
         return document
 
-    @staticmethod
-    def _chunks(response: requests.Response, chunk_size: int) -> Iterator[bytes]:
+    def _chunks(self, response: requests.Response, chunk_size: int) -> Iterator[bytes]:
         try:
             yield from response.iter_content(chunk_size)
         except requests.exceptions.ChunkedEncodingError:
             raise VonoProtocolError("The recording's download was cut short") from None
-        except requests.Timeout:
-            raise VonoUnavailable("The Vono API stopped sending the recording") from None
         except requests.RequestException as exc:
-            raise VonoUnavailable(
-                f"The recording's download failed ({_network_reason(exc)})"
-            ) from None
+            reason = _network_reason(exc)
+            if reason == "timed out":
+                raise VonoUnavailable(
+                    f"The Vono API stopped sending the recording for {self.timeout[1]:g} s"
+                ) from None
+            raise VonoUnavailable(f"The recording's download failed ({reason})") from None
 
 
 # --- the configured client -----------------------------------------------------------------

@@ -106,6 +106,9 @@ class Simulator:
                                 "text/html")
             if fault.kind == "error":
                 return _json(start_response, {"error": 1, "reason": fault.reason})
+            if fault.kind == "body":
+                return _respond(start_response, _status_line(fault.status),
+                                fault.body.encode(), fault.content_type)
             if fault.kind == "malformed":
                 body = b'{"error":0,"reason":"OK","total_records":12,"data":[{"record_id":'
                 return _respond(start_response, "200 OK", body, "application/json")

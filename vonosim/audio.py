@@ -188,12 +188,13 @@ class FrameLibrary:
         end = size if end is None else min(end, size)
         offset = (record_id * 7919 % (self.frame_count - SEGMENT_FRAMES)) * FRAME_BYTES
         library_bytes = len(self._data)
+        opening = SEGMENT_FRAMES * FRAME_BYTES
         pos = start
         while pos < end:
-            if pos < SEGMENT_FRAMES * FRAME_BYTES:
-                source = pos  # the ringback segment opens every call
+            if pos < opening:
+                source, limit = pos, opening  # the ringback segment opens every call
             else:
-                source = (pos + offset) % library_bytes
-            take = min(chunk_size, end - pos, library_bytes - source)
+                source, limit = (pos + offset) % library_bytes, library_bytes
+            take = min(chunk_size, end - pos, limit - source)
             yield self._data[source : source + take]
             pos += take

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("latency", "status", "error", "malformed", "truncate", "reset", "slow")
+KINDS = ("latency", "status", "error", "malformed", "truncate", "reset", "slow", "body")
 
 
 @dataclass
@@ -26,6 +26,8 @@ class Fault:
     status: int = 503
     reason: str = "Erro interno simulado"
     chunk: int = 1024  # bytes per chunk of a slow stream
+    body: str = ""  # a canned answer, sent as is with ``content_type``
+    content_type: str = "application/json"
     hits: int = field(default=0, init=False)
     seen: int = field(default=0, init=False)
 
@@ -37,21 +39,23 @@ class Fault:
         target = data.get("target", "any")
         if target not in ("list", "download", "delete", "any"):
             raise ValueError(f"unknown target {target!r}")
-        fault = cls(kind=kind, target=target)
+        fault = cls(kind=kind, target=target, status=200 if kind == "body" else 503)
         for name in ("skip", "times", "status", "chunk"):
             if data.get(name) is not None:
                 setattr(fault, name, int(data[name]))
         if data.get("seconds") is not None:
             fault.seconds = float(data["seconds"])
-        if data.get("reason") is not None:
-            fault.reason = str(data["reason"])
+        for name in ("reason", "body", "content_type"):
+            if data.get(name) is not None:
+                setattr(fault, name, str(data[name]))
         return fault
 
     def as_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "target": self.target, "skip": self.skip, "times": self.times,
             "seconds": self.seconds, "status": self.status, "reason": self.reason,
-            "chunk": self.chunk, "hits": self.hits,
+            "chunk": self.chunk, "hits": self.hits, "body": self.body,
+            "content_type": self.content_type,
         }
 
 

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from recordings import vono
+from recordings.redaction import secrets
+from tests import environment
+from tests.simulator import SimulatorProcess
+
+# --- the simulator -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _simulator_process() -> Iterator[SimulatorProcess]:
+    process = SimulatorProcess(
+        port=environment.SIM_PORT, token=environment.TOKEN, key=environment.KEY
+    )
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def sim(_simulator_process: SimulatorProcess) -> Iterator[SimulatorProcess]:
+    """The simulator with its demo data as generated, no faults, empty counters."""
+    _simulator_process.reset()
+    yield _simulator_process
+    _simulator_process.clear_faults()
+
+
+@pytest.fixture
+def client_vono(sim: SimulatorProcess) -> vono.VonoClient:
+    """The client as the portal configures it, pointed at the simulator."""
+    return vono.get_client()
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def make_user(username: str, role: str | None, **fields: Any) -> Any:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(username, password="pw-for-tests", **fields)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def supervisor(db: None) -> Any:
+    return make_user("sup", "Supervisores")
+
+
+@pytest.fixture
+def supervisor_client(supervisor: Any, client: Client) -> Client:
+    client.force_login(supervisor)
+    return client
+
+
+# --- secrets never leak ----------------------------------------------------------------------
+
+
+class _RecordKeeper(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+_keeper = _RecordKeeper()
+logging.getLogger().addHandler(_keeper)
+
+
+def _leaks(text: str) -> list[str]:
+    return [s for s in (environment.TOKEN, environment.KEY) if s in text]
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_leaves_the_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Suite-wide: no log record, response or exception text may hold the token or key."""
+    assert secrets(), "the redaction knows the credentials"
+    _keeper.records.clear()
+    leaked: list[str] = []
+    original = Client.request
+
+    def checked_request(self: Client, **request: Any) -> Any:
+        response = original(self, **request)
+        texts = [str(response.headers)]
+        if not getattr(response, "streaming", False):
+            texts.append(response.content.decode("utf-8", "replace"))
+        for text in texts:
+            if _leaks(text):
+                leaked.append(f"HTTP response to {request.get('PATH_INFO')}")
+        return response
+
+    monkeypatch.setattr(Client, "request", checked_request)
+    yield
+    for record in _keeper.records:
+        text = _keeper.format(record) + (record.exc_text or "")
+        if _leaks(text):
+            leaked.append(f"log record from {record.name}: {record.getMessage()[:80]}")
+    assert not leaked, f"the Vono token or key leaked: {leaked}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if call.excinfo is not None and _leaks(call.excinfo.exconly() + str(report.longrepr)):
+        report.outcome = "failed"
+        report.longrepr = "an exception's text holds the Vono token or key (text withheld)"
+    return report
