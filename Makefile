@@ -13,9 +13,11 @@ test:  ## install everything and run the whole test suite
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy .
+	DEBUG=1 VONO_BASE_URL=http://typecheck.invalid/api VONO_API_TOKEN=typecheck \
+		VONO_API_KEY=typecheck .venv/bin/mypy .
 
-lock:  ## refresh requirements/*.txt from pyproject.toml (needs uv)
-	uv lock
-	uv export --frozen --no-emit-project --no-dev --format requirements-txt -o requirements/base.txt
-	uv export --frozen --no-emit-project --all-groups --format requirements-txt -o requirements/dev.txt
+lock:  ## refresh requirements/*.txt from pyproject.toml
+	.venv/bin/python -m pip install -q uv
+	.venv/bin/uv lock
+	.venv/bin/uv export --frozen --no-emit-project --no-dev --format requirements-txt -o requirements/base.txt
+	.venv/bin/uv export --frozen --no-emit-project --all-groups --format requirements-txt -o requirements/dev.txt

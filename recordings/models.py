@@ -17,7 +17,7 @@ class User(AbstractUser):
         ),
     )
 
-    class Meta(AbstractUser.Meta):
+    class Meta:
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("usuário")
         verbose_name_plural = _("usuários")
@@ -38,3 +38,6 @@ class Recording(models.Model):
             ("approve_deletion", _("Pode aprovar exclusão de gravações")),
             ("view_audit_log", _("Pode ver o registro de auditoria")),
         ]
+
+    def __str__(self) -> str:
+        return f"Recording {self.pk}"

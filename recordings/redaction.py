@@ -46,7 +46,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     """Mask secrets in a log record's message and traceback, in place."""
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a bad format string is logging's problem, not ours
+    except Exception:
         return record
     cleaned = redact(message)
     if cleaned != message or record.args:

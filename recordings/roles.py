@@ -9,12 +9,20 @@ ADMINISTRATORS = "Administradores"
 # Mirrors migration 0002_roles, which must not import app code; a test keeps them equal.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     SUPERVISORS: (
-        "view_recording", "play_recording", "download_recording", "export_recordings",
+        "view_recording",
+        "play_recording",
+        "download_recording",
+        "export_recordings",
         "request_deletion",
     ),
     QA_REVIEWERS: ("view_recording", "play_recording"),
     ADMINISTRATORS: (
-        "view_recording", "play_recording", "download_recording", "export_recordings",
-        "request_deletion", "approve_deletion", "view_audit_log",
+        "view_recording",
+        "play_recording",
+        "download_recording",
+        "export_recordings",
+        "request_deletion",
+        "approve_deletion",
+        "view_audit_log",
     ),
 }

@@ -17,13 +17,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -141,11 +144,22 @@ class DeleteResult:
 
 _SIZE = re.compile(r"^\s*(?P<number>\d[\d.,]*)\s*(?P<unit>[a-zA-Z]*)\s*$")
 _UNITS = {
-    "": 1, "b": 1, "byte": 1, "bytes": 1,
-    "k": 1024, "kb": 1024, "kib": 1024,
-    "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
-    "g": 1024**3, "gb": 1024**3, "gib": 1024**3,
-    "t": 1024**4, "tb": 1024**4, "tib": 1024**4,
+    "": 1,
+    "b": 1,
+    "byte": 1,
+    "bytes": 1,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gib": 1024**3,
+    "t": 1024**4,
+    "tb": 1024**4,
+    "tib": 1024**4,
 }
 _DURATION_PART = re.compile(r"(\d[\d.]*)\s*(h|hr|hora|horas|min|m|seg|s|sec)\b", re.IGNORECASE)
 
@@ -315,12 +329,21 @@ class _GetOnlyRetry(Retry):
     three times as long.
     """
 
-    def increment(self, method: str | None = None, url: str | None = None, *args: Any,
-                  **kwargs: Any) -> Retry:
-        error = kwargs.get("error")
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
         if (method or "").upper() != "GET" or isinstance(error, ReadTimeoutError):
-            return Retry(0, read=False).increment(method, url, *args, **kwargs)
-        return super().increment(method, url, *args, **kwargs)
+            # A plain Retry exhausted from the start raises MaxRetryError (or the error).
+            no_retry = Retry(0, read=False)
+            no_retry.increment(method, url, response, error, _pool, _stacktrace)
+            raise AssertionError("an exhausted Retry always raises")
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:
@@ -346,7 +369,9 @@ def _network_reason(exc: BaseException) -> str:
         return "connection refused"
     if any(isinstance(e, ConnectionResetError) for e in chain):
         return "connection reset"
-    if any(isinstance(e, ReadTimeoutError) or "Timeout" in n for e, n in zip(chain, names)):
+    if any(
+        isinstance(e, ReadTimeoutError) or "Timeout" in n for e, n in zip(chain, names, strict=True)
+    ):
         return "timed out"
     if any("NameResolution" in n for n in names):
         return "host name not found"
@@ -376,17 +401,35 @@ class VonoClient:
     """A client for one Vono account. Thread-safe: one pooled session shared by all calls."""
 
     def __init__(
-        self, *, base_url: str, token: str, key: str, customer_id: int | None = None,
-        connect_timeout: float = 3.05, read_timeout: float = 15.0, retries: int = 2,
-        backoff: float = 0.25, pool_size: int = 32,
+        self,
+        *,
+        base_url: str,
+        token: str,
+        key: str,
+        customer_id: int | None = None,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 15.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+        pool_size: int = 32,
     ) -> None:
-        self._endpoint = f"{base_url.rstrip('/')}/recording/{quote(token, safe='')}/{quote(key, safe='')}"
+        self._endpoint = (
+            f"{base_url.rstrip('/')}/recording/{quote(token, safe='')}/{quote(key, safe='')}"
+        )
         self.customer_id = customer_id
         self.timeout = (connect_timeout, read_timeout)
         retry = _GetOnlyRetry(
-            total=retries, connect=retries, read=retries, status=retries, other=0,
-            redirect=0, allowed_methods=frozenset({"GET"}), status_forcelist={502, 503, 504},
-            backoff_factor=backoff, backoff_max=2.0, raise_on_status=False,
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            redirect=0,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist={502, 503, 504},
+            backoff_factor=backoff,
+            backoff_max=2.0,
+            raise_on_status=False,
             respect_retry_after_header=False,
         )
         self._session = requests.Session()
@@ -444,7 +487,11 @@ class VonoClient:
 
     @contextmanager
     def open_recording(
-        self, record_id: int, *, customer_id: int | None = None, range_header: str | None = None,
+        self,
+        record_id: int,
+        *,
+        customer_id: int | None = None,
+        range_header: str | None = None,
         chunk_size: int = DOWNLOAD_CHUNK,
     ) -> Iterator[RecordingStream]:
         """Open a recording's MP3 for streaming; the upstream connection is always released.
@@ -496,22 +543,29 @@ class VonoClient:
         return self._delete(params, segment)
 
     def delete_by_filter(
-        self, *, date_ini: dt.date, date_end: dt.date, limit: int | None = None,
+        self,
+        *,
+        date_ini: dt.date,
+        date_end: dt.date,
+        limit: int | None = None,
         customer_id: int | None = None,
     ) -> DeleteResult:
         """Delete up to ``limit`` recordings between two days, forever. Never retried."""
         segment = self._segment(customer_id)
         if segment is False:
             raise VonoRejected("this portal is limited to another subscriber")
-        params = [("type", "filter"), ("date_ini", date_ini.isoformat()),
-                  ("date_end", date_end.isoformat())]
+        params = [
+            ("type", "filter"),
+            ("date_ini", date_ini.isoformat()),
+            ("date_end", date_end.isoformat()),
+        ]
         if limit is not None:
             params.append(("limit", str(limit)))
         return self._delete(params, segment)
 
     # -- internals ------------------------------------------------------------------------
 
-    def _segment(self, customer_id: int | None) -> int | None | bool:
+    def _segment(self, customer_id: int | None) -> int | bool | None:
         """The subscriber path segment, or False when the portal's own scope forbids it."""
         if self.customer_id is None:
             return customer_id
@@ -519,17 +573,27 @@ class VonoClient:
             return self.customer_id
         return False
 
-    def _url(self, segment: int | None | bool) -> str:
+    def _url(self, segment: int | bool | None) -> str:
         return self._endpoint if segment is None else f"{self._endpoint}/{int(segment)}"
 
     def _send(
-        self, method: str, params: Any, segment: int | None | bool, *,
-        headers: Mapping[str, str] | None = None, stream: bool = False,
+        self,
+        method: str,
+        params: Any,
+        segment: int | bool | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         try:
             return self._session.request(
-                method, self._url(segment), params=params, headers=headers, stream=stream,
-                timeout=self.timeout, allow_redirects=False,
+                method,
+                self._url(segment),
+                params=params,
+                headers=headers,
+                stream=stream,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.Timeout as exc:
             if method != "GET" and not _never_sent(exc):
@@ -540,8 +604,7 @@ class VonoClient:
             raise VonoUnavailable(
                 f"The Vono API did not answer within {self._timeout_text(exc)}"
             ) from None
-        except (requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError):
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
             raise VonoProtocolError("The Vono API's answer was cut short") from None
         except requests.RequestException as exc:
             reason = _network_reason(exc)
@@ -557,18 +620,19 @@ class VonoClient:
             return f"{self.timeout[0]:g} s (connecting)"
         return f"{self.timeout[1]:g} s"
 
-    def _get_json(self, params: Any, segment: int | None | bool) -> Any:
+    def _get_json(self, params: Any, segment: int | bool | None) -> Any:
         response = self._send("GET", params, segment)
         return self._document(response)
 
-    def _delete(self, params: Any, segment: int | None | bool) -> DeleteResult:
+    def _delete(self, params: Any, segment: int | bool | None) -> DeleteResult:
         response = self._send("DELETE", params, segment)
         document = self._document(response)
         ids = document.get("ids")
         return DeleteResult(
             deleted=_int(document.get("deleted"), "deleted", optional=True),
-            ids=tuple(int(i) for i in ids) if isinstance(ids, list)
-            and all(isinstance(i, int) for i in ids) else None,
+            ids=tuple(int(i) for i in ids)
+            if isinstance(ids, list) and all(isinstance(i, int) for i in ids)
+            else None,
             reason=_text(document.get("reason")),
         )
 

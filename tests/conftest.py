@@ -12,6 +12,15 @@ from recordings.redaction import secrets
 from tests import environment
 from tests.simulator import SimulatorProcess
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static(django_db_setup: None) -> None:
+    """Outside DEBUG the manifest storage needs collectstatic, as in production."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+
 # --- the simulator -------------------------------------------------------------------------
 
 

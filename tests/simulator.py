@@ -23,9 +23,10 @@ class SimulatorProcess:
         self.base = f"http://127.0.0.1:{port}"
         self.api = f"{self.base}/api/recording/{token}/{key}"
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "vonosim", "--port", str(port), "--token", token,
-             "--key", key],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [sys.executable, "-m", "vonosim", "--port", str(port), "--token", token, "--key", key],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + 60
@@ -72,8 +73,15 @@ class SimulatorProcess:
         result: dict[str, Any] = self.control("POST", "/_sim/records", fields)["record"]
         return result
 
-    def get(self, query: str = "", *, path: str = "", headers: dict[str, str] | None = None,
-            method: str = "GET", body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    def get(
+        self,
+        query: str = "",
+        *,
+        path: str = "",
+        headers: dict[str, str] | None = None,
+        method: str = "GET",
+        body: bytes | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
         """A raw request to the API endpoint: status, headers, body."""
         url = f"{self.api}{path}{'?' + query if query else ''}"
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})

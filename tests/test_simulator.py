@@ -71,8 +71,9 @@ def test_totals_cover_all_matches_not_the_page(sim: SimulatorProcess) -> None:
     records = list(every["data"])
     start = 500
     while start < every["total_records"]:
-        records += sim.list(f"date_ini=2000-01-01&date_end=2100-01-01&limit=500&start={start}",
-                            path="/7")["data"]
+        records += sim.list(
+            f"date_ini=2000-01-01&date_end=2100-01-01&limit=500&start={start}", path="/7"
+        )["data"]
         start += 500
     assert page["total_time"] == sum(r["duration"] for r in records)
     assert page["total_time_text"] == duration_text(page["total_time"])
@@ -94,10 +95,10 @@ def test_time_filter_joins_dates_into_one_continuous_range(sim: SimulatorProcess
     day = dt.date.fromisoformat(str(every[400]["calldate"])[:10])
     nxt = day + dt.timedelta(days=1)
     # 18:00 to 09:00: empty as a daily window, an evening and a morning as one range.
-    page = sim.list(f"date_ini={day}&time_ini=18:00:00&date_end={nxt}&time_end=09:00:00"
-                    "&limit=500")
+    page = sim.list(f"date_ini={day}&time_ini=18:00:00&date_end={nxt}&time_end=09:00:00&limit=500")
     expected = {
-        r["record_id"] for r in every
+        r["record_id"]
+        for r in every
         if f"{day} 18:00:00" <= str(r["calldate"]) <= f"{nxt} 09:00:00"
     }
     assert expected, "the demo data has calls in that evening or morning"
@@ -229,7 +230,8 @@ def test_delete_by_ids_accepts_the_plausible_encodings(
 ) -> None:
     a, b = (r["record_id"] for r in sim.list("limit=2")["data"])
     status, _, answer = sim.get(
-        query.format(a=a, b=b), method="DELETE",
+        query.format(a=a, b=b),
+        method="DELETE",
         body=body.format(a=a, b=b).encode() if body else None,
         headers={"Content-Type": content_type} if content_type else {},
     )
@@ -244,8 +246,9 @@ def test_delete_by_filter_removes_up_to_limit(sim: SimulatorProcess) -> None:
     record = sim.list("limit=1")["data"][0]
     day = record["calldate"][:10]
     before = sim.list(f"date_ini={day}&date_end={day}&limit=1")["total_records"]
-    status, _, answer = sim.get(f"type=filter&date_ini={day}&date_end={day}&limit=2",
-                                method="DELETE")
+    _status, _, answer = sim.get(
+        f"type=filter&date_ini={day}&date_end={day}&limit=2", method="DELETE"
+    )
     assert json.loads(answer)["deleted"] == min(2, before)
     assert sim.list(f"date_ini={day}&date_end={day}&limit=1")["total_records"] == before - min(
         2, before
@@ -301,7 +304,7 @@ def test_truncate_fault_promises_more_than_it_sends(sim: SimulatorProcess) -> No
 
     record = sim.list("limit=1")["data"][0]
     sim.fault("truncate", target="download")
-    status, headers, _ = 0, {}, b""
+    _status, _headers, _ = 0, {}, b""
     with pytest.raises(http.client.IncompleteRead):
         sim.get(f"id_record={record['record_id']}&is_download=1")
 

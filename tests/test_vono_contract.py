@@ -30,7 +30,9 @@ def _published_example() -> str:
 def _client(**options: Any) -> vono.VonoClient:
     return vono.VonoClient(
         base_url=f"http://127.0.0.1:{environment.SIM_PORT}/api",
-        token=environment.TOKEN, key=environment.KEY, **options,
+        token=environment.TOKEN,
+        key=environment.KEY,
+        **options,
     )
 
 
@@ -160,8 +162,10 @@ def test_iter_recordings_pages_through_everything(
     sim: SimulatorProcess, client_vono: vono.VonoClient
 ) -> None:
     sim.configure(max_limit=70)  # smaller than asked: paging must follow what came back
-    seen = [r.record_id for r in client_vono.iter_recordings(
-        vono.RecordingFilter(customer_id=12), page_size=100)]
+    seen = [
+        r.record_id
+        for r in client_vono.iter_recordings(vono.RecordingFilter(customer_id=12), page_size=100)
+    ]
     raw_total = _raw(sim, customer_id=12, limit=1)["total_records"]
     assert len(seen) == len(set(seen)) == raw_total
     assert sim.stats()["requests"]["list"] >= raw_total // 70 + 1
@@ -170,8 +174,9 @@ def test_iter_recordings_pages_through_everything(
 def test_get_recording(sim: SimulatorProcess, client_vono: vono.VonoClient) -> None:
     item = _raw(sim, limit=1, start=3)["data"][0]
     _assert_same(client_vono.get_recording(item["record_id"]), item)
-    _assert_same(client_vono.get_recording(item["record_id"], customer_id=item["customer_id"]),
-                 item)
+    _assert_same(
+        client_vono.get_recording(item["record_id"], customer_id=item["customer_id"]), item
+    )
 
 
 def test_get_recording_of_another_subscriber_is_not_found(
@@ -184,7 +189,9 @@ def test_get_recording_of_another_subscriber_is_not_found(
         client_vono.get_recording(987654)
 
 
-def test_open_recording_streams_the_mp3(sim: SimulatorProcess, client_vono: vono.VonoClient) -> None:
+def test_open_recording_streams_the_mp3(
+    sim: SimulatorProcess, client_vono: vono.VonoClient
+) -> None:
     item = _raw(sim, limit=1)["data"][0]
     _, _, expected = sim.get(f"id_record={item['record_id']}&is_download=1")
     with client_vono.open_recording(item["record_id"], chunk_size=8192) as stream:

@@ -20,7 +20,9 @@ def _client(port: int | None = None, **options: Any) -> vono.VonoClient:
     options.setdefault("backoff", 0.01)
     return vono.VonoClient(
         base_url=f"http://127.0.0.1:{port or environment.SIM_PORT}/api",
-        token=environment.TOKEN, key=environment.KEY, **options,
+        token=environment.TOKEN,
+        key=environment.KEY,
+        **options,
     )
 
 
@@ -77,8 +79,11 @@ def test_error_1_is_rejected_with_the_reason(sim: SimulatorProcess) -> None:
 
 def test_bad_parameters_are_rejected_with_the_upstream_reason(sim: SimulatorProcess) -> None:
     with pytest.raises(vono.VonoRejected, match="Data inicial maior que a data final"):
-        _client().list_recordings(vono.RecordingFilter(
-            date_ini=vono.dt.date(2026, 2, 2), date_end=vono.dt.date(2026, 2, 1)))
+        _client().list_recordings(
+            vono.RecordingFilter(
+                date_ini=vono.dt.date(2026, 2, 2), date_end=vono.dt.date(2026, 2, 1)
+            )
+        )
 
 
 def test_bad_credentials_are_rejected(sim: SimulatorProcess) -> None:
@@ -88,8 +93,9 @@ def test_bad_credentials_are_rejected(sim: SimulatorProcess) -> None:
 
 
 def test_wrong_path_prefix_says_to_check_the_base_url(sim: SimulatorProcess) -> None:
-    client = vono.VonoClient(base_url=f"{sim.base}/wrong/prefix", token=environment.TOKEN,
-                             key=environment.KEY)
+    client = vono.VonoClient(
+        base_url=f"{sim.base}/wrong/prefix", token=environment.TOKEN, key=environment.KEY
+    )
     with pytest.raises(vono.VonoProtocolError, match="VONO_BASE_URL"):
         client.list_recordings(EVERYTHING)
 
@@ -222,8 +228,14 @@ def test_delete_error_1_is_rejected(sim: SimulatorProcess) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "options"),
-    [("status", {"status": 503}), ("reset", {}), ("malformed", {}), ("truncate", {}),
-     ("error", {}), ("latency", {"seconds": 0.6})],
+    [
+        ("status", {"status": 503}),
+        ("reset", {}),
+        ("malformed", {}),
+        ("truncate", {}),
+        ("error", {}),
+        ("latency", {"seconds": 0.6}),
+    ],
 )
 def test_failures_never_show_the_url(
     sim: SimulatorProcess, kind: str, options: dict[str, Any]

@@ -59,8 +59,7 @@ def test_parse_duration_text_refuses_odd_text(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1.486", 1486.0), ("333,95", 333.95), ("1.234.567,8", 1234567.8), ("12.5", 12.5),
-     ("7", 7.0)],
+    [("1.486", 1486.0), ("333,95", 333.95), ("1.234.567,8", 1234567.8), ("12.5", 12.5), ("7", 7.0)],
 )
 def test_parse_brazilian_number(text: str, expected: float) -> None:
     assert vono.parse_brazilian_number(text) == pytest.approx(expected)
@@ -80,9 +79,15 @@ def test_bad_calldate_is_a_protocol_error(value: object) -> None:
 
 def _record(**changes: object) -> dict[str, object]:
     record: dict[str, object] = {
-        "record_id": 1976, "customer_id": 3, "calldate": "2018-03-14 14:03:46",
-        "clid": "sup9001", "source": "sup9001", "destination": "9003", "duration": 68,
-        "duration2": "1 min 08 seg", "size": "267,86 Kb",
+        "record_id": 1976,
+        "customer_id": 3,
+        "calldate": "2018-03-14 14:03:46",
+        "clid": "sup9001",
+        "source": "sup9001",
+        "destination": "9003",
+        "duration": 68,
+        "duration2": "1 min 08 seg",
+        "size": "267,86 Kb",
     }
     record.update(changes)
     return record

@@ -52,8 +52,14 @@ def _integer(name: str, default: int | None, *, minimum: int = 0) -> int | None:
     return int(raw)
 
 
-def _url(name: str, default: str, parse: Any) -> dict[str, Any]:
+def _url(name: str, default: str, parse: Any, schemes: Any) -> dict[str, Any]:
     raw = env.str(name, default=default)
+    scheme = urlsplit(raw).scheme
+    if scheme not in schemes:
+        known = ", ".join(sorted(schemes))
+        raise ImproperlyConfigured(
+            f"{name} is not a valid URL: unknown scheme {scheme!r} ({known})"
+        )
     try:
         parsed: dict[str, Any] = parse(raw)
     except (ImproperlyConfigured, ValueError, KeyError) as exc:
@@ -126,13 +132,19 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": _url("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}", env.db_url_config)
+    "default": _url(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}", env.db_url_config, env.DB_SCHEMES
+    )
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", _integer("DATABASE_CONN_MAX_AGE", 60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": _url("CACHE_URL", "locmemcache://vonoportal", env.cache_url_config)}
+CACHES = {
+    "default": _url(
+        "CACHE_URL", "locmemcache://vonoportal", env.cache_url_config, env.CACHE_SCHEMES
+    )
+}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = int(_integer("SESSION_IDLE_MINUTES", 30, minimum=1) or 30) * 60

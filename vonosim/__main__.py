@@ -23,9 +23,12 @@ def main(argv: list[str] | None = None) -> int:
 
     app = Simulator(token=args.token, key=args.key, seed=args.seed, count=args.count)
     server = make_server(args.host, args.port, app, verbose=args.verbose)
-    host, port = server.server_address[:2]
-    print(f"vonosim: listening on http://{host}:{port}/api/recording/ "
-          f"({len(app.records)} recordings)", flush=True)
+    host, port = args.host, server.server_port
+    print(
+        f"vonosim: listening on http://{host}:{port}/api/recording/ "
+        f"({len(app.records)} recordings)",
+        flush=True,
+    )
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -37,11 +37,11 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 DEFAULT_LIMIT = 100
 
 
-class ConnectionReset(Exception):  # noqa: N818 - it names what the server does, not an error
+class ConnectionReset(Exception):
     """Raised by the app to make the server drop the connection with a TCP reset."""
 
 
-class BadParameter(Exception):  # noqa: N818
+class BadParameter(Exception):
     """A request parameter the vendor would answer with ``error: 1``."""
 
 
@@ -56,7 +56,12 @@ class Simulator:
     """A WSGI app holding the recordings, the faults and what it has seen."""
 
     def __init__(
-        self, *, token: str, key: str, seed: int = 2026, count: int = 2400,
+        self,
+        *,
+        token: str,
+        key: str,
+        seed: int = 2026,
+        count: int = 2400,
         library: FrameLibrary | None = None,
     ) -> None:
         self.token = token
@@ -71,8 +76,9 @@ class Simulator:
     def reset(self) -> None:
         """Back to the demo data as generated, with no faults and empty counters."""
         with self._lock:
-            self.records: dict[int, Record] = {r.record_id: r for r in generate(
-                seed=self.seed, count=self.count)}
+            self.records: dict[int, Record] = {
+                r.record_id: r for r in generate(seed=self.seed, count=self.count)
+            }
             self.settings = Settings()
             self.requests: Counter[str] = Counter()
             self.delete_calls: list[list[int]] = []
@@ -102,16 +108,21 @@ class Simulator:
             raise ConnectionReset
         for fault in faults:
             if fault.kind == "status":
-                return _respond(start_response, _status_line(fault.status), b"<h1>Erro</h1>",
-                                "text/html")
+                return _respond(
+                    start_response, _status_line(fault.status), b"<h1>Erro</h1>", "text/html"
+                )
             if fault.kind == "error":
                 return _json(start_response, {"error": 1, "reason": fault.reason})
             if fault.kind == "body":
-                return _respond(start_response, _status_line(fault.status),
-                                fault.body.encode(), fault.content_type)
+                return _respond(
+                    start_response,
+                    _status_line(fault.status),
+                    fault.body.encode(),
+                    fault.content_type,
+                )
             if fault.kind == "malformed":
-                body = b'{"error":0,"reason":"OK","total_records":12,"data":[{"record_id":'
-                return _respond(start_response, "200 OK", body, "application/json")
+                broken = b'{"error":0,"reason":"OK","total_records":12,"data":[{"record_id":'
+                return _respond(start_response, "200 OK", broken, "application/json")
 
         authorised = match["token"] == self.token and match["key"] == self.key
         try:
@@ -155,7 +166,8 @@ class Simulator:
             records = list(self.records.values())
         return sorted(
             (
-                r for r in records
+                r
+                for r in records
                 if (subscriber is None or r.customer_id == subscriber)
                 and (id_record is None or r.record_id == id_record)
                 and (lower is None or r.calldate >= lower)
@@ -193,7 +205,10 @@ class Simulator:
         return "200 OK", _headers("application/json; charset=utf-8", len(body)), [body]
 
     def _download(
-        self, authorised: bool, subscriber: int | None, params: dict[str, list[str]],
+        self,
+        authorised: bool,
+        subscriber: int | None,
+        params: dict[str, list[str]],
         environ: Environ,
     ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
         try:
@@ -202,8 +217,10 @@ class Simulator:
             record_id = -1
         with self._lock:
             record = self.records.get(record_id)
-        if not authorised or record is None or (
-            subscriber is not None and record.customer_id != subscriber
+        if (
+            not authorised
+            or record is None
+            or (subscriber is not None and record.customer_id != subscriber)
         ):
             return "404 Not Found", _headers("text/html", 13), [b"404 Not Found"]
         size = record.size
@@ -217,7 +234,7 @@ class Simulator:
             else:
                 first, last = max(0, size - int(match[2])), size - 1
             if first >= size or last < first:
-                headers = _headers("text/plain", 0) + [("Content-Range", f"bytes */{size}")]
+                headers = [*_headers("text/plain", 0), ("Content-Range", f"bytes */{size}")]
                 return "416 Range Not Satisfiable", headers, [b""]
             headers = _headers(content_type, last - first + 1)
             headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
@@ -227,7 +244,10 @@ class Simulator:
         return "200 OK", _headers(content_type, size), body
 
     def _delete(
-        self, authorised: bool, subscriber: int | None, params: dict[str, list[str]],
+        self,
+        authorised: bool,
+        subscriber: int | None,
+        params: dict[str, list[str]],
         environ: Environ,
     ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
         params = {**params, **_body_params(environ)}
@@ -257,10 +277,15 @@ class Simulator:
                 else:
                     del self.records[record_id]
                     removed.append(record_id)
-        body = json.dumps({
-            "error": 0, "reason": "OK", "deleted": len(removed), "ids": removed,
-            "not_found": missing,
-        }).encode()
+        body = json.dumps(
+            {
+                "error": 0,
+                "reason": "OK",
+                "deleted": len(removed),
+                "ids": removed,
+                "not_found": missing,
+            }
+        ).encode()
         return "200 OK", _headers("application/json", len(body)), [body]
 
     # -- control ----------------------------------------------------------------------------
@@ -291,12 +316,15 @@ class Simulator:
                 return _json(start_response, {"ok": True})
             if path == "/_sim/stats":
                 with self._lock:
-                    return _json(start_response, {
-                        "requests": dict(self.requests),
-                        "delete_calls": self.delete_calls,
-                        "deleted": {str(k): v for k, v in self.deleted.items()},
-                        "records": len(self.records),
-                    })
+                    return _json(
+                        start_response,
+                        {
+                            "requests": dict(self.requests),
+                            "delete_calls": self.delete_calls,
+                            "deleted": {str(k): v for k, v in self.deleted.items()},
+                            "records": len(self.records),
+                        },
+                    )
             if path == "/_sim/records" and method == "POST":
                 return _json(start_response, {"record": _as_json(self._add(payload))})
         except (ValueError, TypeError, KeyError) as exc:
@@ -450,7 +478,9 @@ def _json(start_response: StartResponse, document: dict[str, Any]) -> list[bytes
 
 
 def _truncated(
-    start_response: StartResponse, status: str, headers: list[tuple[str, str]],
+    start_response: StartResponse,
+    status: str,
+    headers: list[tuple[str, str]],
     body: Iterable[bytes],
 ) -> Iterator[bytes]:
     """Promise the whole body in Content-Length, send half of it, then close."""

@@ -176,7 +176,11 @@ class FrameLibrary:
         self.frame_count = len(data) // FRAME_BYTES
 
     def recording_bytes(
-        self, record_id: int, duration: int, start: int = 0, end: int | None = None,
+        self,
+        record_id: int,
+        duration: int,
+        start: int = 0,
+        end: int | None = None,
         chunk_size: int = 64 * 1024,
     ) -> Iterator[bytes]:
         """Yield bytes ``start`` to ``end`` (exclusive) of a recording, in chunks.

@@ -52,9 +52,16 @@ class Fault:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "target": self.target, "skip": self.skip, "times": self.times,
-            "seconds": self.seconds, "status": self.status, "reason": self.reason,
-            "chunk": self.chunk, "hits": self.hits, "body": self.body,
+            "kind": self.kind,
+            "target": self.target,
+            "skip": self.skip,
+            "times": self.times,
+            "seconds": self.seconds,
+            "status": self.status,
+            "reason": self.reason,
+            "chunk": self.chunk,
+            "hits": self.hits,
+            "body": self.body,
             "content_type": self.content_type,
         }
 

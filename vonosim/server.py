@@ -16,11 +16,12 @@ from vonosim.app import _ENDPOINT, ConnectionReset
 class _Handler(ServerHandler):
     def handle_error(self) -> None:
         if isinstance(sys.exc_info()[1], ConnectionReset):
-            raise  # noqa: PLE0704 - re-raised for the request handler below
+            raise
         super().handle_error()
 
     def close(self) -> None:
-        if self.status is None:  # no response was started: skip wsgiref's access log line
+        # No response was started: skip wsgiref's access log line, which would fail.
+        if getattr(self, "status", None) is None:
             SimpleHandler.close(self)
         else:
             super().close()
@@ -34,19 +35,21 @@ class _RequestHandler(WSGIRequestHandler):
         if len(self.raw_requestline) > 65536 or not self.parse_request():
             return
         handler = _Handler(
-            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+            self.rfile,
+            self.wfile,  # type: ignore[arg-type]
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=True,
         )
         handler.request_handler = self  # type: ignore[attr-defined]
         try:
             handler.run(self.server.get_app())  # type: ignore[attr-defined]
         except ConnectionReset:
             # SO_LINGER with a zero timeout turns close() into a TCP RST.
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.server.reset_requested.add(self.connection)  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         if self.verbose:
             # The request line carries the API token and key: never print them.
             line = _ENDPOINT.sub("/api/recording/***/***", self.path.split("?")[0])

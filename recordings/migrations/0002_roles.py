@@ -1,22 +1,32 @@
 """Create the three roles with their explicit permissions."""
 
+from typing import Any
+
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 ROLE_PERMISSIONS = {
     "Supervisores": (
-        "view_recording", "play_recording", "download_recording", "export_recordings",
+        "view_recording",
+        "play_recording",
+        "download_recording",
+        "export_recordings",
         "request_deletion",
     ),
     "Revisores de QA": ("view_recording", "play_recording"),
     "Administradores": (
-        "view_recording", "play_recording", "download_recording", "export_recordings",
-        "request_deletion", "approve_deletion", "view_audit_log",
+        "view_recording",
+        "play_recording",
+        "download_recording",
+        "export_recordings",
+        "request_deletion",
+        "approve_deletion",
+        "view_audit_log",
     ),
 }
 
 
-def create_roles(apps, schema_editor):
+def create_roles(apps: Any, schema_editor: Any) -> None:
     # Permissions are normally created after migrate; the groups need them now.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
@@ -34,7 +44,7 @@ def create_roles(apps, schema_editor):
         group.permissions.set(permissions)
 
 
-def remove_roles(apps, schema_editor):
+def remove_roles(apps: Any, schema_editor: Any) -> None:
     apps.get_model("auth", "Group").objects.filter(name__in=ROLE_PERMISSIONS).delete()
 
 

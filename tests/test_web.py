@@ -1,0 +1,159 @@
+"""Sign-in, the first recordings page, health, roles and the demo users."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import Client
+from django.views.debug import ExceptionReporter
+
+from recordings import roles
+from tests import environment
+from tests.simulator import ROOT, SimulatorProcess
+
+
+def test_anonymous_users_are_sent_to_sign_in(client: Client, db: None) -> None:
+    response = client.get("/recordings/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/recordings/"
+
+
+def test_root_redirects_to_recordings(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/recordings/"
+
+
+def test_sign_in_then_see_the_first_page_from_vono(
+    client: Client, sim: SimulatorProcess, supervisor: object
+) -> None:
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200
+    assert "Entrar" in page.content.decode()
+    response = client.post("/accounts/login/", {"username": "sup", "password": "pw-for-tests"})
+    assert response.status_code == 302 and response["Location"] == "/recordings/"
+    html = client.get("/recordings/").content.decode()
+    for item in sim.list("limit=5")["data"]:
+        assert item["destination"] in html
+        assert item["size"] in html
+
+
+def test_wrong_password_is_refused(client: Client, supervisor: object) -> None:
+    response = client.post("/accounts/login/", {"username": "sup", "password": "wrong"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_user_without_a_role_is_refused(client: Client, db: None) -> None:
+    from tests.conftest import make_user
+
+    client.force_login(make_user("nobody", None))
+    assert client.get("/recordings/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"), [("status", {"status": 503}), ("error", {}), ("malformed", {})]
+)
+def test_upstream_failure_is_a_calm_page_not_a_500(
+    supervisor_client: Client, sim: SimulatorProcess, kind: str, options: dict[str, object]
+) -> None:
+    sim.fault(kind, **options)
+    response = supervisor_client.get("/recordings/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Não foi possível consultar o Vono agora" in html
+    assert "Tentar de novo" in html
+
+
+def test_healthz_reports_database_and_upstream(
+    client: Client, sim: SimulatorProcess, db: None
+) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "upstream": "ok"}
+
+
+def test_healthz_is_503_when_the_upstream_is_down(
+    client: Client, sim: SimulatorProcess, db: None
+) -> None:
+    sim.fault("status", status=503)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == "ok"
+    assert body["upstream"] == "error: The Vono API answered HTTP 503"
+
+
+def test_error_reports_mask_the_credentials_in_frame_variables(rf: object) -> None:
+    url = f"http://pbx/api/recording/{environment.TOKEN}/{environment.KEY}"
+
+    def failing(upstream_url: str) -> None:
+        raise RuntimeError("boom")
+
+    try:
+        failing(url)
+    except RuntimeError:
+        reporter = ExceptionReporter(None, *sys.exc_info())
+        text = reporter.get_traceback_text()
+        html = reporter.get_traceback_html()
+    assert "upstream_url" in html and "/api/recording/********/********" in html
+    assert environment.TOKEN not in text and environment.KEY not in text
+    assert environment.TOKEN not in html and environment.KEY not in html
+
+
+@pytest.mark.django_db
+def test_roles_hold_exactly_their_permissions() -> None:
+    for name, codenames in roles.ROLE_PERMISSIONS.items():
+        group = Group.objects.get(name=name)
+        assert set(group.permissions.values_list("codename", flat=True)) == set(codenames)
+
+
+def test_roles_module_matches_the_migration() -> None:
+    from importlib import import_module
+
+    migration = import_module("recordings.migrations.0002_roles")
+    assert migration.ROLE_PERMISSIONS == roles.ROLE_PERMISSIONS
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_one_user_per_role_and_is_repeatable(client: Client) -> None:
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    for username, role in [
+        ("supervisor", roles.SUPERVISORS),
+        ("qa", roles.QA_REVIEWERS),
+        ("admin", roles.ADMINISTRATORS),
+        ("admin2", roles.ADMINISTRATORS),
+    ]:
+        assert client.login(username=username, password="vono-demo")
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.get(username=username)
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+
+
+def test_only_the_client_module_imports_requests() -> None:
+    importers = []
+    for package in ("recordings", "vonoportal", "vonosim"):
+        for path in Path(ROOT, package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                if any(n == "requests" or n.startswith("requests.") for n in names):
+                    importers.append(str(path.relative_to(ROOT)))
+    assert set(importers) == {"recordings/vono.py"}
+
+
+def test_healthz_json_is_not_cached(client: Client, sim: SimulatorProcess, db: None) -> None:
+    response = client.get("/healthz")
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+    json.loads(response.content)
