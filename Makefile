@@ -7,7 +7,7 @@ run:  ## install everything and start the dashboard with the simulator and demo 
 
 test:  ## install everything and run the whole test suite
 	@scripts/bootstrap.sh dev
-	@scripts/ensure-chromium.sh
+	@scripts/ensure-test-tools.sh
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 lint:

@@ -46,7 +46,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     """Mask secrets in a log record's message and traceback, in place."""
     try:
         message = record.getMessage()
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bad format string is logging's problem, not ours
         return record
     cleaned = redact(message)
     if cleaned != message or record.args:
@@ -100,6 +100,9 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
 def _redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not break the error report
+        return value
     cleaned = redact(text)
     return cleaned if cleaned != text else value

@@ -4,4 +4,5 @@ from recordings import views
 
 urlpatterns = [
     path("", views.recording_list, name="recording_list"),
+    path("export.csv", views.recording_export, name="recording_export"),
 ]

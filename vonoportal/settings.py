@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_htmx",
     "recordings",
 ]
@@ -169,6 +170,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", _("Português (Brasil)")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["vonoportal.formats"]
 TIME_ZONE = "America/Sao_Paulo"
 USE_I18N = True
 USE_TZ = True
@@ -218,3 +220,7 @@ LOGGING: dict[str, Any] = {
         "urllib3": {"level": env.str("LOG_LEVEL_URLLIB3", default="WARNING")},
     },
 }
+
+# How many reverse proxies (load balancer, ingress) stand before gunicorn: the client address
+# for sign-in throttling is taken that many hops from the end of X-Forwarded-For.
+TRUSTED_PROXY_COUNT = int(_integer("TRUSTED_PROXY_COUNT", 0) or 0)

@@ -4,10 +4,17 @@ from django.urls import include, path
 from django.views.generic.base import RedirectView
 
 from recordings import views
+from recordings.forms import ThrottledAuthenticationForm
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/recordings/", permanent=False), name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=ThrottledAuthenticationForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("recordings/", include("recordings.urls")),

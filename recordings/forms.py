@@ -1,0 +1,158 @@
+"""Forms: the recordings filter (its field names mirror the API's) and a throttled sign-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from recordings import throttle, vono
+
+PER_PAGE_CHOICES = (25, 50, 100)
+DEFAULT_DAYS = 7
+MAX_PER_PAGE = 500
+FILTER_FIELDS = ("date_ini", "date_end", "time_ini", "time_end", "id_record", "customer_id")
+
+
+class RecordingFilterForm(forms.Form):
+    """The recordings browser's filters. Bound to the query string, never to the session.
+
+    With no dates in the query at all, the last seven days are shown; a date sent empty means
+    no bound, so every state is a URL that reloads to the same view.
+    """
+
+    date_ini = forms.DateField(
+        label=_("De"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    time_ini = forms.TimeField(
+        label=_("Hora inicial"),
+        required=False,
+        input_formats=["%H:%M:%S", "%H:%M"],
+        widget=forms.TimeInput(attrs={"type": "time", "step": "1"}, format="%H:%M:%S"),
+    )
+    date_end = forms.DateField(
+        label=_("Até"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    time_end = forms.TimeField(
+        label=_("Hora final"),
+        required=False,
+        input_formats=["%H:%M:%S", "%H:%M"],
+        widget=forms.TimeInput(attrs={"type": "time", "step": "1"}, format="%H:%M:%S"),
+    )
+    id_record = forms.IntegerField(
+        label=_("ID da gravação"),
+        required=False,
+        min_value=1,
+        max_value=2**53,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    customer_id = forms.IntegerField(
+        label=_("Assinante"),
+        required=False,
+        min_value=0,
+        max_value=2**31,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    page = forms.IntegerField(
+        required=False, min_value=1, max_value=10**7, widget=forms.HiddenInput
+    )
+    per_page = forms.TypedChoiceField(
+        label=_("Por página"),
+        required=False,
+        coerce=int,
+        choices=[(n, n) for n in PER_PAGE_CHOICES],
+    )
+
+    def __init__(self, query: QueryDict, *, scope: int | None) -> None:
+        data = query.copy()
+        if "date_ini" not in data and "date_end" not in data:
+            today = timezone.localdate()
+            data["date_ini"] = (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+            data["date_end"] = today.isoformat()
+        super().__init__(data)
+        per_page = str(data.get("per_page", ""))
+        if per_page.isdigit() and 0 < int(per_page) <= MAX_PER_PAGE:
+            # The upstream may cap the page size: links then carry the size it returned.
+            field = self.fields["per_page"]
+            field.choices = sorted({(n, n) for n in (*PER_PAGE_CHOICES, int(per_page))})  # type: ignore[attr-defined]
+        self.scope = scope
+        if scope is not None:
+            del self.fields["customer_id"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        date_ini, date_end = cleaned.get("date_ini"), cleaned.get("date_end")
+        time_ini, time_end = cleaned.get("time_ini"), cleaned.get("time_end")
+        if date_ini and date_end:
+            if date_end < date_ini:
+                self.add_error("date_end", _("A data final é anterior à data inicial."))
+            elif date_end == date_ini and time_ini and time_end and time_end < time_ini:
+                self.add_error("time_end", _("No mesmo dia, a hora final é anterior à inicial."))
+        if (time_ini and not date_ini) or (time_end and not date_end):
+            field = "time_ini" if time_ini and not date_ini else "time_end"
+            self.add_error(field, _("Informe também a data: a hora vale junto com ela."))
+        return cleaned
+
+    def filters(self) -> vono.RecordingFilter:
+        """The validated filter, with the user's scope applied."""
+        data = self.cleaned_data
+        return vono.RecordingFilter(
+            date_ini=data.get("date_ini"),
+            date_end=data.get("date_end"),
+            time_ini=data.get("time_ini"),
+            time_end=data.get("time_end"),
+            id_record=data.get("id_record"),
+            customer_id=self.scope if self.scope is not None else data.get("customer_id"),
+        )
+
+    @property
+    def page_number(self) -> int:
+        return int(self.cleaned_data.get("page") or 1)
+
+    @property
+    def page_size(self) -> int:
+        return int(self.cleaned_data.get("per_page") or PER_PAGE_CHOICES[0])
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's sign-in, refusing to check passwords after repeated failures.
+
+    The counters live in the configured cache (Redis in production), so the limit holds
+    across every gunicorn instance.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": _(
+            "Muitas tentativas de entrada sem sucesso. Aguarde %(minutes)s minutos e tente de novo."
+        ),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        request: HttpRequest | None = self.request
+        username = (self.cleaned_data.get("username") or "").strip()
+        keys = throttle.login_keys(request, username)
+        if throttle.is_blocked(keys):
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"minutes": throttle.WINDOW_SECONDS // 60},
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            throttle.record_failure(keys)
+            raise
+        throttle.clear_user(keys)
+        return cleaned

@@ -1,0 +1,125 @@
+"""Every URL the project defines, against every role and an anonymous visitor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.conftest import make_user
+from tests.simulator import SimulatorProcess
+
+ROLES = ("anonymous", "nobody", "supervisor", "qa", "admin")
+GROUPS = {
+    "supervisor": "Supervisores",
+    "qa": "Revisores de QA",
+    "admin": "Administradores",
+    "nobody": None,
+}
+LOGIN = 302  # anonymous visitors are sent to sign in
+
+# url name -> (path, expected GET status per role). {id} is a real recording's id.
+MATRIX: dict[str, tuple[str, dict[str, int]]] = {
+    "home": ("/", dict.fromkeys(ROLES, 302)),
+    "login": (
+        "/accounts/login/",
+        {"anonymous": 200, "nobody": 302, "supervisor": 302, "qa": 302, "admin": 302},
+    ),
+    "logout": ("/accounts/logout/", dict.fromkeys(ROLES, 405)),  # POST only
+    "set_language": ("/i18n/setlang/", dict.fromkeys(ROLES, 302)),
+    "healthz": ("/healthz", dict.fromkeys(ROLES, 200)),
+    "recording_list": (
+        "/recordings/",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 200, "admin": 200},
+    ),
+    "recording_export": (
+        "/recordings/export.csv",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 403, "admin": 200},
+    ),
+}
+
+
+def _project_url_names(patterns: list[Any], namespace: str = "") -> set[str]:
+    names = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue  # Django's admin guards itself: staff only, its own permissions
+            names |= _project_url_names(pattern.url_patterns, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern):
+            assert pattern.name, f"URL {pattern.pattern} has no name: it cannot be in the matrix"
+            names.add(pattern.name)
+    return names
+
+
+def test_every_url_is_in_the_matrix() -> None:
+    assert _project_url_names(get_resolver().url_patterns) == set(MATRIX)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_each_role_gets_what_the_matrix_says(
+    client: Client, sim: SimulatorProcess, db: None, role: str, name: str
+) -> None:
+    path, expected = MATRIX[name]
+    record_id = sim.list("limit=1")["data"][0]["record_id"]
+    if role != "anonymous":
+        client.force_login(make_user(f"user-{role}", GROUPS[role]))
+    response = client.get(path.format(id=record_id))
+    assert response.status_code == expected[role]
+    if expected[role] == LOGIN and role == "anonymous" and name not in ("home", "set_language"):
+        assert response["Location"].startswith("/accounts/login/?next=")
+
+
+# --- subscriber scope ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scoped_client(client: Client, db: None) -> Client:
+    client.force_login(make_user("scoped", "Supervisores", customer_id=12))
+    return client
+
+
+def test_scoped_user_lists_only_their_subscriber(
+    scoped_client: Client, sim: SimulatorProcess
+) -> None:
+    response = scoped_client.get("/recordings/?date_ini=&date_end=&per_page=100")
+    page = response.context["page"]
+    assert page.total_records == sim.list("limit=1", path="/12")["total_records"]
+    assert {r.customer_id for r in page.recordings} == {12}
+    assert 'name="customer_id"' not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/recordings/", "/recordings/export.csv"])
+def test_scoped_user_naming_another_subscriber_gets_404(
+    scoped_client: Client, sim: SimulatorProcess, path: str
+) -> None:
+    assert scoped_client.get(f"{path}?customer_id=3").status_code == 404
+    assert sim.stats()["requests"].get("list", 0) == 0, "decided before the upstream"
+
+
+def test_scoped_user_naming_their_own_subscriber_is_fine(
+    scoped_client: Client, sim: SimulatorProcess
+) -> None:
+    assert scoped_client.get("/recordings/?customer_id=12").status_code == 200
+
+
+def test_scoped_user_typing_another_subscribers_id_finds_nothing(
+    scoped_client: Client, sim: SimulatorProcess
+) -> None:
+    other = sim.list("limit=1", path="/3")["data"][0]["record_id"]
+    response = scoped_client.get(f"/recordings/?id_record={other}&date_ini=&date_end=")
+    assert response.context["page"].total_records == 0
+    assert "data-record-id" not in response.content.decode()
+
+
+def test_scoped_export_holds_only_their_subscriber(
+    scoped_client: Client, sim: SimulatorProcess
+) -> None:
+    response = scoped_client.get("/recordings/export.csv?date_ini=&date_end=")
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()[1:]
+    assert lines
+    assert {line.rsplit(";", 1)[1] for line in lines} == {"12"}
+    assert len(lines) == sim.list("limit=1", path="/12")["total_records"]

@@ -1,0 +1,322 @@
+"""The recordings browser: filters, validation, paging, totals, states, htmx, CSV, language."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from recordings import vono
+from tests.simulator import SimulatorProcess
+
+
+def _list_requests(sim: SimulatorProcess) -> int:
+    return int(sim.stats()["requests"].get("list", 0))
+
+
+def _ids(response: Any) -> list[int]:
+    return [r.record_id for r in response.context["page"].recordings]
+
+
+# --- filters and defaults ---------------------------------------------------------------------
+
+
+def test_default_is_the_last_seven_days(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    today = timezone.localdate()
+    response = supervisor_client.get("/recordings/")
+    filters = response.context["filters"]
+    assert filters.date_ini == today - dt.timedelta(days=6)
+    assert filters.date_end == today
+    expected = sim.list(f"date_ini={filters.date_ini}&date_end={today}&limit=1")
+    assert response.context["page"].total_records == expected["total_records"] > 0
+
+
+def test_empty_dates_mean_no_bounds(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    response = supervisor_client.get("/recordings/?date_ini=&date_end=")
+    assert response.context["page"].total_records == 2400
+
+
+def test_all_filters_reach_the_upstream(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    day = timezone.localdate() - dt.timedelta(days=3)
+    query = (
+        f"date_ini={day}&time_ini=09:00&date_end={day + dt.timedelta(days=1)}"
+        "&time_end=18:30:00&customer_id=3"
+    )
+    response = supervisor_client.get(f"/recordings/?{query}&per_page=100")
+    raw = sim.list(
+        f"date_ini={day}&time_ini=09:00:00&date_end={day + dt.timedelta(days=1)}"
+        "&time_end=18:30:00&limit=100",
+        path="/3",
+    )
+    assert _ids(response) == [r["record_id"] for r in raw["data"]]
+    html = response.content.decode()
+    assert "09:00:00" in html and "18:30:00" in html, "the page says what it asked"
+
+
+def test_id_record_filter(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    record_id = sim.list("limit=1&start=9")["data"][0]["record_id"]
+    response = supervisor_client.get(f"/recordings/?id_record={record_id}&date_ini=&date_end=")
+    assert _ids(response) == [record_id]
+
+
+# --- validation: a clear message next to the field, nothing sent upstream ---
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("date_ini=2026-02-30", "date_ini", "Informe uma data válida."),
+        ("date_ini=27/11/2026", "date_ini", "Informe uma data válida."),
+        ("date_end=2026-13-01", "date_end", "Informe uma data válida."),
+        ("date_ini=2026-11-20&date_end=2026-11-10", "date_end", "anterior à data inicial"),
+        (
+            "date_ini=2026-11-20&date_end=2026-11-20&time_ini=10:00&time_end=09:00",
+            "time_end",
+            "hora final é anterior",
+        ),
+        ("date_ini=2026-11-20&time_ini=25:00", "time_ini", "Informe uma hora válida."),
+        ("date_ini=&date_end=2026-11-20&time_ini=08:00", "time_ini", "Informe também a data"),
+        ("date_end=2026-11-20&time_end=8h", "time_end", "Informe uma hora válida."),
+        ("id_record=abc", "id_record", "Informe um número inteiro."),
+        ("id_record=0", "id_record", "maior ou igual a 1"),
+        ("customer_id=três", "customer_id", "Informe um número inteiro."),
+        ("per_page=lots", "per_page", "Faça uma escolha válida"),
+        ("per_page=1000", "per_page", "Faça uma escolha válida"),
+        ("page=0", "page", "maior ou igual a 1"),
+    ],
+)
+def test_invalid_input_is_explained_and_never_sent(
+    supervisor_client: Client, sim: SimulatorProcess, query: str, field: str, message: str
+) -> None:
+    response = supervisor_client.get(f"/recordings/?{query}")
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert message in " ".join(form.errors[field])
+    html = response.content.decode()
+    if field != "page":
+        assert f'id="id_{field}_error"' in html, "the message sits next to its field"
+    assert "Corrija os campos destacados" in html
+    assert _list_requests(sim) == 0
+
+
+# --- totals and paging agree with the simulator ---------------------------------------------------
+
+
+def test_page_three_is_what_the_simulator_holds(
+    supervisor_client: Client, sim: SimulatorProcess
+) -> None:
+    query = "date_ini=2026-01-01&date_end=2100-01-01"
+    response = supervisor_client.get(f"/recordings/?{query}&per_page=25&page=3")
+    raw = sim.list(f"{query}&start=50&limit=25")
+    assert _ids(response) == [r["record_id"] for r in raw["data"]]
+    page = response.context["page"]
+    assert page.total_records == raw["total_records"]
+    assert page.total_time == raw["total_time"]
+    pager = response.context["pager"]
+    assert (pager["current"], pager["count"]) == (3, math.ceil(raw["total_records"] / 25))
+    html = response.content.decode()
+    assert f"página 3 de {pager['count']}" in html
+    assert "per_page=25&amp;page=4" in html.replace(
+        "page=4&amp;per_page=25", "per_page=25&amp;page=4"
+    )
+
+
+def test_paging_follows_the_limit_the_upstream_returned(
+    supervisor_client: Client, sim: SimulatorProcess
+) -> None:
+    sim.configure(max_limit=20)
+    response = supervisor_client.get("/recordings/?date_ini=&date_end=&per_page=50&page=2")
+    pager = response.context["pager"]
+    assert pager["size"] == 20
+    assert pager["current"] == 3  # offset 50 in pages of 20
+    assert pager["count"] == math.ceil(2400 / 20)
+    assert len(_ids(response)) == 20
+
+
+def test_last_page_link_and_a_page_beyond(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    response = supervisor_client.get("/recordings/?date_ini=&date_end=&per_page=100&page=24")
+    assert response.context["pager"]["next"] is None
+    assert len(_ids(response)) == 100
+    beyond = supervisor_client.get("/recordings/?date_ini=&date_end=&per_page=100&page=99")
+    assert "Esta página não existe" in beyond.content.decode()
+
+
+def test_empty_state(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    response = supervisor_client.get("/recordings/?date_ini=2001-01-01&date_end=2001-01-02")
+    assert "Nenhuma gravação encontrada" in response.content.decode()
+
+
+def test_rows_show_locale_formats(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    raw = sim.list("limit=1&date_ini=2000-01-01&date_end=2100-01-01")["data"][0]
+    response = supervisor_client.get("/recordings/?date_ini=&date_end=&per_page=25")
+    html = response.content.decode()
+    stamp = dt.datetime.strptime(raw["calldate"], "%Y-%m-%d %H:%M:%S")
+    assert stamp.strftime("%d/%m/%Y %H:%M:%S") in html
+    minutes, seconds = divmod(raw["duration"], 60)
+    assert f"{minutes}:{seconds:02d}" in html or f"{minutes // 60}:{minutes % 60:02d}:" in html
+    assert "2.400" in html, "thousands separated the Brazilian way"
+
+
+# --- upstream failures: a calm message and a retry, never a 500 ---
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "message"),
+    [
+        ("status", {"status": 503}, "O Vono não respondeu a tempo ou está fora do ar"),
+        ("reset", {}, "O Vono não respondeu a tempo ou está fora do ar"),
+        ("latency", {"seconds": 1.5}, "O Vono não respondeu a tempo ou está fora do ar"),
+        ("error", {"reason": "Serviço em manutenção"}, "O Vono recusou a consulta: Serviço em"),
+        ("malformed", {}, "O Vono respondeu algo que não conseguimos entender"),
+        ("truncate", {}, "O Vono respondeu algo que não conseguimos entender"),
+    ],
+)
+def test_upstream_failures_are_calm(
+    supervisor_client: Client,
+    sim: SimulatorProcess,
+    settings: Any,
+    kind: str,
+    options: dict[str, Any],
+    message: str,
+) -> None:
+    settings.VONO_READ_TIMEOUT = 0.5
+    sim.fault(kind, target="list", **options)
+    response = supervisor_client.get("/recordings/?date_ini=&date_end=&page=2")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert message in html
+    assert "Tentar de novo" in html
+    assert 'href="?date_ini=&amp;date_end=&amp;page=2"' in html, "retry repeats the same view"
+
+
+# --- htmx -----------------------------------------------------------------------------------------
+
+
+def test_htmx_gets_the_partial_and_caches_vary(
+    supervisor_client: Client, sim: SimulatorProcess
+) -> None:
+    full = supervisor_client.get("/recordings/?per_page=50")
+    partial = supervisor_client.get("/recordings/?per_page=50", headers={"HX-Request": "true"})
+    assert "<html" in full.content.decode()
+    body = partial.content.decode()
+    assert "<html" not in body
+    assert body.lstrip().startswith('<div id="browser">')
+    assert "HX-Request" in partial["Vary"]
+    assert _ids(full) == _ids(partial)
+
+
+def test_links_work_without_javascript(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    html = supervisor_client.get("/recordings/?date_ini=&date_end=").content.decode()
+    assert 'method="get" action="/recordings/"' in html
+    assert 'href="?date_ini=&amp;date_end=&amp;per_page=25&amp;page=2"' in html
+    assert 'hx-get="?date_ini=&amp;date_end=&amp;per_page=25&amp;page=2"' in html
+
+
+# --- CSV export -------------------------------------------------------------------------------
+
+
+def _csv(response: Any) -> list[list[str]]:
+    body = b"".join(response.streaming_content)
+    assert body.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_export_has_every_row_across_upstream_pages(
+    supervisor_client: Client, sim: SimulatorProcess, settings: Any
+) -> None:
+    settings.VONO_PAGE_LIMIT = 100
+    sim.configure(max_limit=70)  # pages smaller than asked: the export follows what came back
+    today = timezone.localdate()
+    start = today - dt.timedelta(days=10)
+    response = supervisor_client.get(f"/recordings/export.csv?date_ini={start}&date_end={today}")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="gravacoes_{start}_a_{today}.csv"'
+    )
+    rows = _csv(response)
+    upstream_pages = sim.stats()["requests"]["list"]
+    assert rows[0][:4] == ["ID", "Data e hora", "Origem", "Destino"]
+    raw: list[dict[str, Any]] = []
+    while True:
+        page = sim.list(f"date_ini={start}&date_end={today}&start={len(raw)}&limit=500")
+        raw += page["data"]
+        if len(raw) >= page["total_records"]:
+            break
+    assert len(raw) > 200
+    assert [int(r[0]) for r in rows[1:]] == [r["record_id"] for r in raw]
+    first = raw[0]
+    stamp = dt.datetime.strptime(first["calldate"], "%Y-%m-%d %H:%M:%S")
+    assert rows[1][1] == stamp.strftime("%d/%m/%Y %H:%M:%S")
+    assert rows[1][5] == str(first["duration"])
+    assert rows[1][8] == first["size"]
+    assert rows[1][9] == str(first["customer_id"])
+    assert upstream_pages == math.ceil(len(raw) / 70)
+
+
+def test_export_file_name_follows_the_filter(
+    supervisor_client: Client, sim: SimulatorProcess
+) -> None:
+    response = supervisor_client.get(
+        "/recordings/export.csv?date_ini=2026-11-01&date_end=2026-11-02&time_ini=08:00"
+        "&time_end=18:00&customer_id=7"
+    )
+    assert response["Content-Disposition"] == (
+        'attachment; filename="gravacoes_2026-11-01_a_2026-11-02_0800-1800_assinante7.csv"'
+    )
+
+
+def test_export_of_invalid_filter_is_400(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    response = supervisor_client.get("/recordings/export.csv?date_ini=2026-02-31")
+    assert response.status_code == 400
+    assert _list_requests(sim) == 0
+
+
+def test_export_upstream_down_is_a_calm_503(
+    supervisor_client: Client, sim: SimulatorProcess
+) -> None:
+    sim.fault("status", status=503)
+    response = supervisor_client.get("/recordings/export.csv")
+    assert response.status_code == 503
+    assert "O Vono não respondeu a tempo" in response.content.decode()
+
+
+def test_export_failing_midway_aborts_instead_of_ending_short(
+    supervisor_client: Client, sim: SimulatorProcess, settings: Any
+) -> None:
+    settings.VONO_PAGE_LIMIT = 100
+    sim.fault("status", status=500, target="list", skip=1)
+    response = supervisor_client.get("/recordings/export.csv?date_ini=&date_end=")
+    assert response.status_code == 200
+    lines = 0
+    with pytest.raises(vono.VonoUnavailable):
+        for _chunk in response.streaming_content:
+            lines += 1
+    assert lines == 101  # the header and the first page, then the abort
+
+
+def test_export_neutralises_formulas() -> None:
+    from recordings.export import _cell
+
+    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _cell("+5511") == "'+5511"
+    assert _cell("5511") == "5511"
+
+
+# --- language ------------------------------------------------------------------------------------
+
+
+def test_english_is_selectable(supervisor_client: Client, sim: SimulatorProcess) -> None:
+    response = supervisor_client.post("/i18n/setlang/", {"language": "en", "next": "/recordings/"})
+    assert response.status_code == 302
+    html = supervisor_client.get("/recordings/?date_ini=&date_end=").content.decode()
+    assert '<html lang="en">' in html
+    assert "Recordings" in html
+    assert "2,400" in html
+    raw = sim.list("limit=1&date_ini=2000-01-01&date_end=2100-01-01")["data"][0]
+    assert raw["calldate"] in html  # ISO date and time in English
