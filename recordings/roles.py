@@ -26,3 +26,19 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "view_audit_log",
     ),
 }
+
+
+def ensure_groups() -> None:
+    """Create the role groups with exactly their permissions (idempotent).
+
+    Migration 0002 does this on a new database; this serves databases that lost their rows
+    (a flushed test database, a restored dump) and the demo seed.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    for name, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        permissions = Permission.objects.filter(
+            content_type__app_label="recordings", codename__in=codenames
+        )
+        group.permissions.set(permissions)

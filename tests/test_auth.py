@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.test import Client
 
@@ -69,9 +71,28 @@ def test_client_address_behind_trusted_proxies(rf: object, settings: object) -> 
     assert throttle.client_ip(request) == "203.0.113.9"
 
 
-def test_sessions_end_after_30_idle_minutes() -> None:
+def test_sessions_end_after_30_idle_minutes(client: Client, db: None, monkeypatch: Any) -> None:
+    from django.contrib.sessions.models import Session
+
+    import recordings.middleware
+
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    client.force_login(make_user("eva", "Supervisores"))
+    clock = [1_000_000.0]
+    # Moving the clock: the only way to reach minutes of idle time in a test.
+    monkeypatch.setattr(recordings.middleware.time, "time", lambda: clock[0])
+
+    def expiry() -> float:
+        return Session.objects.get().expire_date.timestamp()
+
+    client.get("/accounts/login/")  # any request by a signed-in user refreshes...
+    first = expiry()
+    clock[0] += 30
+    client.get("/accounts/login/")
+    assert expiry() == first, "...but at most once a minute"
+    clock[0] += 45
+    client.get("/accounts/login/")
+    assert expiry() > first
 
 
 def test_cookies_are_secure_outside_debug(client: Client, db: None) -> None:

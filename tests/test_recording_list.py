@@ -320,3 +320,20 @@ def test_english_is_selectable(supervisor_client: Client, sim: SimulatorProcess)
     assert "2,400" in html
     raw = sim.list("limit=1&date_ini=2000-01-01&date_end=2100-01-01")["data"][0]
     assert raw["calldate"] in html  # ISO date and time in English
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("5511987654321", "+55 11 98765-4321"),
+        ("551133334444", "+55 11 3333-4444"),
+        ("11987654321", "11 98765-4321"),
+        ("sup9001", "sup9001"),
+        ("4101", "4101"),
+        ("", ""),
+    ],
+)
+def test_phone_numbers_are_readable(raw: str, shown: str) -> None:
+    from recordings.templatetags.recordings_tags import phone
+
+    assert phone(raw) == shown

@@ -40,7 +40,7 @@ def test_sign_in_then_see_the_first_page_from_vono(
     response = client.get("/recordings/?date_ini=&date_end=")
     html = response.content.decode()
     for item in sim.list("limit=5")["data"]:
-        assert item["destination"] in html
+        assert f'title="{item["destination"]}"' in html
         assert f'data-record-id="{item["record_id"]}"' in html
 
 

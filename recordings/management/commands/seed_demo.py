@@ -23,6 +23,7 @@ class Command(BaseCommand):
     help = "Create the demo users supervisor, qa, admin and admin2 (password vono-demo)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        roles.ensure_groups()
         user_model = get_user_model()
         for username, group_name, full_name in DEMO_USERS:
             first, _, last = full_name.partition(" ")

@@ -1,0 +1,31 @@
+"""Idle session expiry without a database write on every request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+REFRESH_EVERY_SECONDS = 60
+
+
+class SessionIdleRefreshMiddleware:
+    """Push a signed-in session's expiry forward at most once a minute.
+
+    Sessions expire SESSION_COOKIE_AGE after they were last saved. Saving on every request
+    (SESSION_SAVE_EVERY_REQUEST) would cost a database write per page and per audio Range
+    request; refreshing once a minute keeps the idle limit to within a minute of the setting.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.get("_auth_user_id"):
+            now = int(time.time())
+            if now - int(session.get("_refreshed_at", 0)) >= REFRESH_EVERY_SECONDS:
+                session["_refreshed_at"] = now  # marks it modified: saved with a new expiry
+        return response
