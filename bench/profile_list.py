@@ -32,9 +32,14 @@ def ms(fn: Callable[[], object]) -> float:
 def main() -> None:
     with simulator() as port:
         os.environ.update(
-            DJANGO_SETTINGS_MODULE="vonoportal.settings", SECRET_KEY="bench", DEBUG="false",
-            ALLOWED_HOSTS="localhost", VONO_BASE_URL=f"http://127.0.0.1:{port}/api",
-            VONO_API_TOKEN=TOKEN, VONO_API_KEY=KEY, DATABASE_URL="sqlite:///:memory:",
+            DJANGO_SETTINGS_MODULE="vonoportal.settings",
+            SECRET_KEY="bench",
+            DEBUG="false",
+            ALLOWED_HOSTS="localhost",
+            VONO_BASE_URL=f"http://127.0.0.1:{port}/api",
+            VONO_API_TOKEN=TOKEN,
+            VONO_API_KEY=KEY,
+            DATABASE_URL="sqlite:///:memory:",
             LOG_LEVEL="WARNING",
         )
         sys.path.insert(0, str(ROOT))
@@ -59,8 +64,10 @@ def main() -> None:
         client = Client(HTTP_HOST="localhost")
         client.login(username="supervisor", password="vono-demo")
         url = "/recordings/?date_ini=&date_end=&per_page=100&page=3"
-        direct_path = (f"/api/recording/{TOKEN}/{KEY}?date_ini=&date_end=&time_ini=&time_end="
-                       "&start=200&limit=100")
+        direct_path = (
+            f"/api/recording/{TOKEN}/{KEY}?date_ini=&date_end=&time_ini=&time_end="
+            "&start=200&limit=100"
+        )
         connection = http.client.HTTPConnection("127.0.0.1", port)
 
         def direct() -> None:
@@ -77,17 +84,27 @@ def main() -> None:
         request.htmx = False  # type: ignore[attr-defined]
         form = RecordingFilterForm(request.GET, scope=None)
         form.is_valid()
-        context = {"form": form, "page": page, "pager": _pager(form, page), "filters": filters,
-                   "export_query": "", "current_query": "", "request": request,
-                   "user": request.user, "perms": None}
+        context = {
+            "form": form,
+            "page": page,
+            "pager": _pager(form, page),
+            "filters": filters,
+            "export_query": "",
+            "current_query": "",
+            "request": request,
+            "user": request.user,
+            "perms": None,
+        }
 
         phases = {
             "direct upstream call (http.client)": ms(direct),
             "client.list_recordings (requests + parsing)": ms(
-                lambda: api.list_recordings(filters, start=200, limit=100)),
+                lambda: api.list_recordings(filters, start=200, limit=100)
+            ),
             "json.loads + parse_page (no I/O)": ms(lambda: vono.parse_page(json.loads(body))),
-            "template render (100 rows)": ms(lambda: render_to_string(
-                "recordings/list.html", context, request=request)),
+            "template render (100 rows)": ms(
+                lambda: render_to_string("recordings/list.html", context, request=request)
+            ),
             "whole request through Django's test client": ms(lambda: client.get(url)),
         }
         width = max(map(len, phases))
