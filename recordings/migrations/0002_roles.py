@@ -22,6 +22,10 @@ ROLE_PERMISSIONS = {
         "request_deletion",
         "approve_deletion",
         "view_audit_log",
+        # In Django's admin: manage users, e.g. set a user's subscriber scope.
+        "view_user",
+        "add_user",
+        "change_user",
     ),
 }
 
