@@ -89,7 +89,7 @@ def main() -> None:
             "page": page,
             "pager": _pager(form, page),
             "filters": filters,
-            "export_query": "",
+            "filter_query": "",
             "current_query": "",
             "request": request,
             "user": request.user,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -28,4 +29,27 @@ class SessionIdleRefreshMiddleware:
             now = int(time.time())
             if now - int(session.get("_refreshed_at", 0)) >= REFRESH_EVERY_SECONDS:
                 session["_refreshed_at"] = now  # marks it modified: saved with a new expiry
+        return response
+
+
+_REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the load balancer's X-Request-ID, or a new one).
+
+    It is echoed in the response and stored with audit events, so a log line, an audit row
+    and a user's report of "it failed at 14:02" can be tied together.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        if not (0 < len(incoming) <= 64 and set(incoming) <= _REQUEST_ID_OK):
+            incoming = uuid.uuid4().hex
+        request.request_id = incoming  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response["X-Request-ID"] = incoming
         return response

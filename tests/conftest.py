@@ -35,7 +35,7 @@ def _empty_cache() -> None:
     cache.clear()
 
 
-# --- the simulator -------------------------------------------------------------------------
+# --- the simulator ---
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +61,7 @@ def client_vono(sim: SimulatorProcess) -> vono.VonoClient:
     return vono.get_client()
 
 
-# --- users ---------------------------------------------------------------------------------
+# --- users ---
 
 
 def make_user(username: str, role: str | None, **fields: Any) -> Any:
@@ -85,7 +85,7 @@ def supervisor_client(supervisor: Any, client: Client) -> Client:
     return client
 
 
-# --- secrets never leak ----------------------------------------------------------------------
+# --- secrets never leak ---
 
 
 class _RecordKeeper(logging.Handler):

@@ -38,6 +38,22 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
         "/recordings/export.csv",
         {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 403, "admin": 200},
     ),
+    "recording_detail": (
+        "/recordings/{id}/",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 200, "admin": 200},
+    ),
+    "recording_audio": (
+        "/recordings/{id}/audio",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 200, "admin": 200},
+    ),
+    "recording_download": (
+        "/recordings/{id}/download",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 403, "admin": 200},
+    ),
+    "recording_peaks": (
+        "/recordings/{id}/peaks.json",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 200, "admin": 200},
+    ),
 }
 
 
@@ -73,7 +89,7 @@ def test_each_role_gets_what_the_matrix_says(
         assert response["Location"].startswith("/accounts/login/?next=")
 
 
-# --- subscriber scope ---------------------------------------------------------------------------
+# --- subscriber scope ---
 
 
 @pytest.fixture
@@ -93,7 +109,7 @@ def test_scoped_user_lists_only_their_subscriber(
 
 
 @pytest.mark.parametrize("path", ["/recordings/", "/recordings/export.csv"])
-def test_scoped_user_naming_another_subscriber_gets_404(
+def test_scoped_user_naming_another_subscriber_in_the_filter_gets_404(
     scoped_client: Client, sim: SimulatorProcess, path: str
 ) -> None:
     assert scoped_client.get(f"{path}?customer_id=3").status_code == 404
@@ -154,3 +170,21 @@ def test_supervisors_cannot_reach_the_django_admin(client: Client, db: None) -> 
     response = client.get("/admin/recordings/user/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("suffix", ["", "audio", "download", "peaks.json"])
+def test_scoped_user_typing_another_subscribers_id_into_a_url_gets_404(
+    scoped_client: Client, sim: SimulatorProcess, suffix: str
+) -> None:
+    other = sim.list("limit=1", path="/3")["data"][0]["record_id"]
+    response = scoped_client.get(f"/recordings/{other}/{suffix}")
+    assert response.status_code == 404
+    assert sim.stats()["requests"].get("download", 0) == 0, "no download was started"
+
+
+@pytest.mark.parametrize("suffix", ["", "audio", "download", "peaks.json"])
+def test_scoped_user_reaches_their_own_recordings(
+    scoped_client: Client, sim: SimulatorProcess, suffix: str
+) -> None:
+    own = sim.list("limit=1", path="/12")["data"][0]["record_id"]
+    assert scoped_client.get(f"/recordings/{own}/{suffix}").status_code == 200

@@ -24,7 +24,7 @@ def _ids(response: Any) -> list[int]:
     return [r.record_id for r in response.context["page"].recordings]
 
 
-# --- filters and defaults ---------------------------------------------------------------------
+# --- filters and defaults ---
 
 
 def test_default_is_the_last_seven_days(supervisor_client: Client, sim: SimulatorProcess) -> None:
@@ -105,7 +105,7 @@ def test_invalid_input_is_explained_and_never_sent(
     assert _list_requests(sim) == 0
 
 
-# --- totals and paging agree with the simulator ---------------------------------------------------
+# --- totals and paging agree with the simulator ---
 
 
 def test_page_three_is_what_the_simulator_holds(
@@ -195,7 +195,7 @@ def test_upstream_failures_are_calm(
     assert 'href="?date_ini=&amp;date_end=&amp;page=2"' in html, "retry repeats the same view"
 
 
-# --- htmx -----------------------------------------------------------------------------------------
+# --- htmx ---
 
 
 def test_htmx_gets_the_partial_and_caches_vary(
@@ -308,7 +308,7 @@ def test_export_neutralises_formulas() -> None:
     assert _cell("5511") == "5511"
 
 
-# --- language ------------------------------------------------------------------------------------
+# --- language ---
 
 
 def test_english_is_selectable(supervisor_client: Client, sim: SimulatorProcess) -> None:

@@ -223,7 +223,7 @@ def test_delete_error_1_is_rejected(sim: SimulatorProcess) -> None:
         _client().delete_ids([1])
 
 
-# --- no secrets in what failures produce -------------------------------------------------------
+# --- no secrets in what failures produce ---
 
 
 @pytest.mark.parametrize(

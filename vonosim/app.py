@@ -83,6 +83,7 @@ class Simulator:
             self.requests: Counter[str] = Counter()
             self.delete_calls: list[list[int]] = []
             self.deleted: Counter[int] = Counter()
+            self.active_downloads = 0
         self.faults.clear()
 
     # -- WSGI -----------------------------------------------------------------------------
@@ -239,9 +240,19 @@ class Simulator:
             headers = _headers(content_type, last - first + 1)
             headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
             body = self.library.recording_bytes(record.record_id, record.duration, first, last + 1)
-            return "206 Partial Content", headers, body
+            return "206 Partial Content", headers, self._counted(body)
         body = self.library.recording_bytes(record.record_id, record.duration)
-        return "200 OK", _headers(content_type, size), body
+        return "200 OK", _headers(content_type, size), self._counted(body)
+
+    def _counted(self, body: Iterator[bytes]) -> Iterator[bytes]:
+        """Count downloads in flight, so tests can see that clients let go of them."""
+        with self._lock:
+            self.active_downloads += 1
+        try:
+            yield from body
+        finally:
+            with self._lock:
+                self.active_downloads -= 1
 
     def _delete(
         self,
@@ -323,6 +334,7 @@ class Simulator:
                             "delete_calls": self.delete_calls,
                             "deleted": {str(k): v for k, v in self.deleted.items()},
                             "records": len(self.records),
+                            "active_downloads": self.active_downloads,
                         },
                     )
             if path == "/_sim/records" and method == "POST":

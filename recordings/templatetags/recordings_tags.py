@@ -7,6 +7,7 @@ from html import escape
 
 from django import template
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format, number_format
 from django.utils.safestring import SafeString, mark_safe
@@ -100,7 +101,9 @@ def _size_formatter() -> Callable[[int | None, str], str]:
 
 
 @register.simple_tag
-def recording_rows(recordings: Iterable[vono.Recording]) -> SafeString:
+def recording_rows(
+    recordings: Iterable[vono.Recording], query: str = "", offset: int = 0
+) -> SafeString:
     """The table body, built in Python: as template nodes, 100 rows cost ~10 ms a page.
 
     Same cells as the per-cell filters (``clock``, ``phone``, ``size``, the locale's
@@ -109,8 +112,10 @@ def recording_rows(recordings: Iterable[vono.Recording]) -> SafeString:
     django_format = get_format("DATETIME_FORMAT")
     pattern = _strftime_pattern(django_format)
     size_of = _size_formatter()
+    listen = escape(_("Ouvir"))
     rows = []
-    for r in recordings:
+    for position, r in enumerate(recordings, start=offset):
+        href = escape(f"{reverse('recording_detail', args=[r.record_id])}?{query}&pos={position}")
         local = timezone.localtime(r.calldate)
         stamp = local.strftime(pattern) if pattern else dateformat.format(local, django_format)
         cells = [
@@ -124,10 +129,14 @@ def recording_rows(recordings: Iterable[vono.Recording]) -> SafeString:
             clock(r.duration),
             escape(size_of(r.size, r.size_text)),
             "" if r.customer_id is None else str(r.customer_id),
+            href,
+            listen,
+            escape(stamp),
         ]
         rows.append(
             '<tr data-record-id="{}"><td>{}</td><td title="{}">{}</td><td title="{}">{}</td>'
             '<td title="{}">{}</td><td class="num">{}</td><td class="num">{}</td>'
-            '<td class="num">{}</td></tr>'.format(r.record_id, *cells)
+            '<td class="num">{}</td><td class="act"><a class="play" href="{}" aria-label="{} {}">'
+            "▶</a></td></tr>".format(r.record_id, *cells)
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value above went through escape()
