@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.http import Http404, HttpRequest
 
 from recordings import vono
@@ -27,7 +28,26 @@ def visible_recording(request: HttpRequest, record_id: int) -> vono.Recording:
 
     Called before any download starts, so a hidden recording never streams a byte.
     """
-    try:
-        return vono.get_client().get_recording(record_id, customer_id=scope_of(request.user))
-    except vono.VonoNotFound:
-        raise Http404 from None
+    scope = scope_of(request.user)
+    key = recording_cache_key(record_id, scope)
+    recording: vono.Recording | None = cache.get(key)
+    if recording is None:
+        try:
+            recording = vono.get_client().get_recording(record_id, customer_id=scope)
+        except vono.VonoNotFound:
+            raise Http404 from None
+        # A player asks for many ranges of one recording: one lookup serves them all.
+        cache.set(key, recording, timeout=RECORDING_CACHE_SECONDS)
+    return recording
+
+
+RECORDING_CACHE_SECONDS = 300
+
+
+def recording_cache_key(record_id: int, scope: int | None) -> str:
+    return f"recording:v1:{'all' if scope is None else scope}:{record_id}"
+
+
+def forget_recordings(record_ids: list[int], scopes: list[int | None]) -> None:
+    """Drop cached lookups of recordings that were just deleted."""
+    cache.delete_many([recording_cache_key(r, s) for r in record_ids for s in scopes])
