@@ -20,6 +20,14 @@ def check_requested_scope(request: HttpRequest) -> None:
     scope = scope_of(request.user)
     asked = request.GET.get("customer_id", "").strip()
     if scope is not None and asked and asked != str(scope):
+        from recordings import audit
+
+        audit.record_event(
+            action=audit.Action.ACCESS_DENIED,
+            request=request,
+            outcome="denied",
+            details={"path": request.path[:300], "customer_id": asked[:20]},
+        )
         raise Http404
 
 

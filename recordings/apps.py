@@ -7,8 +7,9 @@ class RecordingsConfig(AppConfig):
     verbose_name = _("Gravações")
 
     def ready(self) -> None:
-        from recordings import vono
+        from recordings import signals, vono
         from recordings.redaction import install_record_redaction
 
         install_record_redaction()
         vono.connect_settings_signal()
+        signals.connect()

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import ipaddress
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from recordings.models import AuditEvent
+from recordings.models import AuditChainHead, AuditEvent
 from recordings.redaction import redact
 from recordings.throttle import client_ip
 
@@ -27,28 +34,117 @@ def record_event(
     details: dict[str, Any] | None = None,
     outcome: str = "ok",
 ) -> AuditEvent:
-    """Append one event. Call it inside the transaction of the change it records.
+    """Append one event to the chain. Call it inside the transaction of the change it records.
 
     The actor defaults to the request's user; details are stored as given, after masking
-    anything that looks like the Vono credentials.
+    anything that looks like the Vono credentials. Writers take the chain head's row lock in
+    turn, so concurrent events are appended one after another and the chain never forks.
     """
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
+    ip = client_ip(request) if request is not None else ""
     event = AuditEvent(
         created_at=timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
         actor_username=getattr(actor, "username", "") or "",
-        action=action,
+        action=str(action),
         record_ids=sorted({int(i) for i in record_ids}),
         customer_id=customer_id,
         details=_masked(details or {}),
-        ip=client_ip(request) or None if request is not None else None,
-        user_agent=(request.headers.get("User-Agent", "")[:300] if request is not None else ""),
+        ip=_normalised_ip(ip),
+        user_agent=request.headers.get("User-Agent", "")[:300] if request is not None else "",
         request_id=getattr(request, "request_id", "") if request is not None else "",
         outcome=outcome,
     )
-    event.save()
+    with transaction.atomic():
+        _ensure_head()
+        # The UPDATE takes the head row's lock (and SQLite's write lock) before the read.
+        AuditChainHead.objects.filter(pk=1).update(seq=F("seq"))
+        head = AuditChainHead.objects.get(pk=1)
+        event.seq = head.seq + 1
+        event.prev_hash = head.hash
+        event.hash = event_hash(event)
+        event.save()
+        AuditChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
     return event
+
+
+GENESIS = "0" * 64
+
+
+def canonical_content(event: AuditEvent) -> str:
+    """The event's content as hashed: every recorded field, in a fixed JSON form."""
+    created = event.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return json.dumps(
+        {
+            "seq": event.seq,
+            "created_at": created,
+            "actor_id": event.actor_id,
+            "actor_username": event.actor_username,
+            "action": event.action,
+            "record_ids": list(event.record_ids),
+            "customer_id": event.customer_id,
+            "details": event.details,
+            "ip": event.ip,
+            "user_agent": event.user_agent,
+            "request_id": event.request_id,
+            "outcome": event.outcome,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def event_hash(event: AuditEvent) -> str:
+    """SHA-256 over the previous event's hash and this event's canonical content."""
+    return hashlib.sha256(f"{event.prev_hash}\n{canonical_content(event)}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    event_id: int | None
+    seq: int
+    reason: str
+
+
+def verify_chain(batch: int = 2000) -> tuple[int, ChainBreak | None]:
+    """Walk the whole chain in order; (events checked, the first break or None)."""
+    previous_hash, expected_seq, checked = GENESIS, 1, 0
+    last_seq = 0
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch):
+        if event.seq != expected_seq:
+            return checked, ChainBreak(
+                event.pk, event.seq, f"sequence jumps from {expected_seq - 1} to {event.seq}"
+            )
+        if event.prev_hash != previous_hash:
+            return checked, ChainBreak(event.pk, event.seq, "does not follow the event before it")
+        if event_hash(event) != event.hash:
+            return checked, ChainBreak(event.pk, event.seq, "content does not match its hash")
+        previous_hash, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.seq, head.hash) != (last_seq, previous_hash):
+        return checked, ChainBreak(
+            None, head.seq, f"the newest events after #{last_seq} are missing"
+        )
+    return checked, None
+
+
+def _ensure_head() -> None:
+    if not AuditChainHead.objects.filter(pk=1).exists():
+        try:
+            with transaction.atomic():
+                AuditChainHead.objects.create(pk=1, seq=0, hash=GENESIS)
+        except IntegrityError:
+            pass  # another writer created it first
+
+
+def _normalised_ip(ip: str) -> str | None:
+    try:
+        return ipaddress.ip_address(ip).compressed if ip else None
+    except ValueError:
+        return None
 
 
 def record_play_once(request: HttpRequest, *, record_id: int, customer_id: int | None) -> bool:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -86,12 +87,161 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(_("navegador"), max_length=300, blank=True)
     request_id = models.CharField(_("requisição"), max_length=64, blank=True)
     outcome = models.CharField(_("resultado"), max_length=32, default="ok")
+    # Tamper evidence: each event's hash covers the previous event's hash and its own content.
+    seq = models.PositiveBigIntegerField(_("sequência"), unique=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
         verbose_name = _("evento de auditoria")
         verbose_name_plural = _("eventos de auditoria")
-        ordering = ("-id",)
+        ordering = ("-seq",)
         default_permissions = ("view",)
+        triggers = [
+            pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
+            pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="append_only_truncate",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                level=pgtrigger.Statement,
+                func="RAISE EXCEPTION 'the audit log is append-only: TRUNCATE refused';",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
+
+
+class AuditChainHead(models.Model):
+    """The newest event's sequence number and hash: one row, locked by every writer, so
+    concurrent writers append one after the other and never fork the chain."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.seq}"
+
+
+STATUS_TRANSITIONS = (
+    ("pending", "approved"),
+    ("pending", "rejected"),
+    ("pending", "cancelled"),
+    ("pending", "expired"),
+    ("pending", "stale"),
+    ("approved", "running"),
+    ("running", "done"),
+    ("running", "partial"),
+    ("running", "failed"),
+    ("partial", "approved"),  # run again: only what remains
+    ("failed", "approved"),
+)
+
+
+class DeletionRequest(models.Model):
+    """A request to delete recordings on Vono: asked by one person, approved by another."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("aguardando aprovação")
+        APPROVED = "approved", _("aprovado, na fila")
+        RUNNING = "running", _("excluindo")
+        DONE = "done", _("concluído")
+        PARTIAL = "partial", _("concluído em parte")
+        FAILED = "failed", _("falhou")
+        REJECTED = "rejected", _("rejeitado")
+        CANCELLED = "cancelled", _("cancelado")
+        EXPIRED = "expired", _("expirado")
+        STALE = "stale", _("desatualizado")
+
+    class Kind(models.TextChoices):
+        IDS = "ids", _("gravações escolhidas")
+        FILTER = "filter", _("todas as gravações do filtro")
+
+    # The only moves a status may make; PostgreSQL refuses any other (trigger below).
+    TRANSITIONS = STATUS_TRANSITIONS
+
+    kind = models.CharField(_("tipo"), max_length=8, choices=Kind.choices)
+    status = models.CharField(
+        _("situação"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_index=True,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("pedido por"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("pedido em"))
+    reason = models.TextField(_("motivo"))
+    customer_id = models.PositiveIntegerField(_("assinante"), null=True, blank=True)
+    filters = models.JSONField(_("filtro"), default=dict, blank=True)
+    snapshot = models.JSONField(_("retrato no pedido"), default=dict)
+    expires_at = models.DateTimeField(_("expira em"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decidido por"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decidido em"), null=True, blank=True)
+    decision_note = models.TextField(_("observação da decisão"), blank=True)
+    started_at = models.DateTimeField(_("início"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("fim"), null=True, blank=True)
+    runs = models.PositiveIntegerField(_("execuções"), default=0)
+
+    class Meta:
+        verbose_name = _("pedido de exclusão")
+        verbose_name_plural = _("pedidos de exclusão")
+        ordering = ("-requested_at",)
+        default_permissions = ("view",)
+        triggers = [
+            pgtrigger.FSM(
+                name="status_transitions",
+                field="status",
+                transitions=list(STATUS_TRANSITIONS),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_status_display()}"
+
+    @property
+    def count(self) -> int:
+        return int(self.snapshot.get("count", 0))
+
+
+class DeletionItem(models.Model):
+    """One recording of an approved request, and what happened to it."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("a excluir")
+        SENDING = "sending", _("enviado ao Vono")
+        DELETED = "deleted", _("excluída")
+        ABSENT = "absent", _("já não existia")
+        UNKNOWN = "unknown", _("resultado desconhecido")
+        FAILED = "failed", _("falhou")
+
+    request = models.ForeignKey(DeletionRequest, on_delete=models.PROTECT, related_name="items")
+    record_id = models.PositiveBigIntegerField()
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.PENDING)
+    detail = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["request", "record_id"], name="one_item_per_record")
+        ]
+        ordering = ("record_id",)
+
+    def __str__(self) -> str:
+        return f"{self.record_id}: {self.outcome}"

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from recordings import access, audit, peaks, streaming, vono
+from recordings import access, audit, deletions, peaks, streaming, vono
 from recordings.export import csv_lines, export_filename
 from recordings.forms import FILTER_FIELDS, RecordingFilterForm
 
@@ -86,8 +86,21 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             page = vono.get_client().list_recordings(filters, start=start, limit=form.page_size)
         except vono.VonoError as exc:
             context["error"] = upstream_message(exc)
+            outcome = "upstream_error"
         else:
             context.update(page=page, pager=_pager(form, page), filters=filters)
+            outcome = "ok"
+        audit.record_event(
+            action=audit.Action.SEARCH,
+            request=request,
+            customer_id=filters.customer_id,
+            details={
+                **deletions.filters_as_json(filters),
+                "page": form.page_number,
+                "per_page": form.page_size,
+            },
+            outcome=outcome,
+        )
         context["filter_query"] = _query(form, page="")
         context["current_query"] = _query(form)
     template = "recordings/list.html"
@@ -111,6 +124,12 @@ def recording_export(request: HttpRequest) -> HttpResponseBase:
     except vono.VonoError as exc:
         context = {"form": form, "error": upstream_message(exc)}
         return render(request, "recordings/list.html", context, status=503)
+    audit.record_event(
+        action=audit.Action.EXPORT,
+        request=request,
+        customer_id=filters.customer_id,
+        details={**deletions.filters_as_json(filters), "rows": first.total_records},
+    )
     response = StreamingHttpResponse(
         csv_lines(first, filters, page_size), content_type="text/csv; charset=utf-8"
     )
@@ -310,3 +329,14 @@ def download_filename(recording: vono.Recording) -> str:
         for p in (recording.source, recording.destination)
     ]
     return f"{local:%Y-%m-%d_%H-%M-%S}_{parties[0]}_{parties[1]}_{recording.record_id}.mp3"
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403, recorded in the audit log: who tried to reach what."""
+    audit.record_event(
+        action=audit.Action.ACCESS_DENIED,
+        request=request,
+        outcome="denied",
+        details={"path": request.path[:300], "method": request.method},
+    )
+    return render(request, "403.html", status=403)

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from recordings import deletions
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 
@@ -54,6 +55,32 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
         "/recordings/{id}/peaks.json",
         {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 200, "admin": 200},
     ),
+    "deletion_list": (
+        "/deletions/",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 403, "admin": 200},
+    ),
+    # Without a selection the confirmation page sends people back to the list.
+    "deletion_new": (
+        "/deletions/new",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 302, "qa": 403, "admin": 302},
+    ),
+    # A request made by another supervisor: only approvers may see it.
+    "deletion_detail": (
+        "/deletions/{request}/",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 404, "qa": 403, "admin": 200},
+    ),
+    "deletion_approve": ("/deletions/{request}/approve", dict.fromkeys(ROLES, 405)),
+    "deletion_reject": ("/deletions/{request}/reject", dict.fromkeys(ROLES, 405)),
+    "deletion_cancel": ("/deletions/{request}/cancel", dict.fromkeys(ROLES, 405)),
+    "deletion_retry": ("/deletions/{request}/retry", dict.fromkeys(ROLES, 405)),
+    "audit_list": (
+        "/audit/",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 403, "qa": 403, "admin": 200},
+    ),
+    "audit_export": (
+        "/audit/export.csv",
+        {"anonymous": LOGIN, "nobody": 403, "supervisor": 403, "qa": 403, "admin": 200},
+    ),
 }
 
 
@@ -81,9 +108,11 @@ def test_each_role_gets_what_the_matrix_says(
 ) -> None:
     path, expected = MATRIX[name]
     record_id = sim.list("limit=1")["data"][0]["record_id"]
+    other = make_user("another-supervisor", "Supervisores")
+    request = deletions.deletion_request_create(actor=other, reason="duplicada", ids=[record_id])
     if role != "anonymous":
         client.force_login(make_user(f"user-{role}", GROUPS[role]))
-    response = client.get(path.format(id=record_id))
+    response = client.get(path.format(id=record_id, request=request.pk))
     assert response.status_code == expected[role]
     if expected[role] == LOGIN and role == "anonymous" and name not in ("home", "set_language"):
         assert response["Location"].startswith("/accounts/login/?next=")

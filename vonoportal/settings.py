@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "pgtrigger",
+    "django_tasks_db",
     "recordings",
 ]
 
@@ -129,6 +131,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "recordings.context_processors.navigation",
             ],
         },
     },
@@ -190,6 +193,14 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# --- Background tasks: deletions run in a database-backed worker (manage.py db_worker) ---
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Deletion requests -------------------------------------------------------------------
+DELETION_REQUEST_TTL_HOURS = int(_integer("DELETION_REQUEST_TTL_HOURS", 24, minimum=1) or 24)
+DELETION_STEP_UP_MINUTES = int(_integer("DELETION_STEP_UP_MINUTES", 15, minimum=1) or 15)
+DELETION_CHUNK_SIZE = int(_integer("DELETION_CHUNK_SIZE", 50, minimum=1) or 50)
 
 # --- The Vono API -----------------------------------------------------------------------
 VONO_BASE_URL = _required("VONO_BASE_URL").rstrip("/")

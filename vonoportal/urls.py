@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic.base import RedirectView
 
-from recordings import views
+from recordings import audit_views, views
 from recordings.forms import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -18,6 +18,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("recordings/", include("recordings.urls")),
+    path("deletions/", include("recordings.deletion_urls")),
+    path("audit/", audit_views.audit_list, name="audit_list"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+handler403 = "recordings.views.permission_denied"

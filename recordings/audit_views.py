@@ -1,0 +1,151 @@
+"""The audit log viewer: filters, pages, CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from recordings.export import BOM, _cell
+from recordings.models import AuditEvent
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(label=gettext_lazy("Usuário"), required=False, max_length=150)
+    action = forms.ChoiceField(
+        label=gettext_lazy("Ação"),
+        required=False,
+        choices=[("", gettext_lazy("Todas")), *AuditEvent.Action.choices],
+    )
+    date_ini = forms.DateField(
+        label=gettext_lazy("De"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_end = forms.DateField(
+        label=gettext_lazy("Até"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    record_id = forms.IntegerField(
+        label=gettext_lazy("ID da gravação"),
+        required=False,
+        min_value=1,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_ini"), cleaned.get("date_end")
+        if start and end and end < start:
+            self.add_error("date_end", _("A data final é anterior à data inicial."))
+        return cleaned
+
+    def events(self) -> QuerySet[AuditEvent]:
+        events = AuditEvent.objects.select_related("actor").order_by("-seq")
+        data = self.cleaned_data
+        if data.get("actor"):
+            events = events.filter(actor_username__icontains=data["actor"])
+        if data.get("action"):
+            events = events.filter(action=data["action"])
+        tz = timezone.get_current_timezone()
+        if data.get("date_ini"):
+            start = dt.datetime.combine(data["date_ini"], dt.time.min, tzinfo=tz)
+            events = events.filter(created_at__gte=start)
+        if data.get("date_end"):
+            end = dt.datetime.combine(
+                data["date_end"] + dt.timedelta(days=1), dt.time.min, tzinfo=tz
+            )
+            events = events.filter(created_at__lt=end)
+        if data.get("record_id"):
+            if _json_contains():
+                events = events.filter(record_ids__contains=[data["record_id"]])
+            else:  # SQLite: match the id as a whole number inside the JSON text
+                events = events.filter(record_ids__regex=rf"(^|\D){data['record_id']}(\D|$)")
+        return events
+
+
+def _json_contains() -> bool:
+    from django.db import connection
+
+    return bool(connection.features.supports_json_field_contains)
+
+
+@require_GET
+@login_required
+@permission_required("recordings.view_audit_log", raise_exception=True)
+def audit_list(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        page = Paginator(form.events(), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "audit/list.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
+
+
+@require_GET
+@login_required
+@permission_required("recordings.view_audit_log", raise_exception=True)
+def audit_export(request: HttpRequest) -> HttpResponseBase:
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "audit/list.html", {"form": form}, status=400)
+    header = [
+        _("Sequência"),
+        _("Quando (UTC)"),
+        _("Usuário"),
+        _("Ação"),
+        _("Gravações"),
+        _("Assinante"),
+        _("Resultado"),
+        _("IP"),
+        _("Requisição"),
+        _("Detalhes"),
+        _("Hash"),
+    ]
+    response = StreamingHttpResponse(
+        _rows(header, form.events()), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="auditoria.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class _Line:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _rows(header: list[str], events: QuerySet[AuditEvent]) -> Iterator[str]:
+    import json
+
+    writer = csv.writer(_Line(), delimiter=";", lineterminator="\r\n")
+    yield BOM + writer.writerow(header)
+    for e in events.iterator(chunk_size=1000):
+        yield writer.writerow(
+            [
+                e.seq,
+                e.created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+                _cell(e.actor_username),
+                e.action,
+                " ".join(map(str, e.record_ids)),
+                "" if e.customer_id is None else e.customer_id,
+                e.outcome,
+                e.ip or "",
+                e.request_id,
+                _cell(json.dumps(e.details, ensure_ascii=False)),
+                e.hash,
+            ]
+        )

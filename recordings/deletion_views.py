@@ -1,0 +1,253 @@
+"""Deletion requests: ask (from the recordings list), review, approve or reject, follow."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from recordings import access, deletions, vono
+from recordings.forms import RecordingFilterForm
+from recordings.models import DeletionItem, DeletionRequest
+from recordings.signals import AUTH_AT, auth_age_seconds
+from recordings.views import _query, upstream_message
+
+logger = logging.getLogger(__name__)
+
+
+def _visible(request: HttpRequest) -> QuerySet[DeletionRequest]:
+    """Approvers see every request of their scope; others only their own."""
+    user = request.user
+    queryset = DeletionRequest.objects.select_related("requested_by", "decided_by")
+    scope = access.scope_of(user)
+    if scope is not None:
+        queryset = queryset.filter(customer_id=scope)
+    if not user.has_perm("recordings.approve_deletion"):
+        queryset = queryset.filter(requested_by=user)
+    return queryset
+
+
+def _can_use_deletions(user: Any) -> bool:
+    return bool(
+        user.has_perm("recordings.request_deletion") or user.has_perm("recordings.approve_deletion")
+    )
+
+
+@require_GET
+@login_required
+def deletion_list(request: HttpRequest) -> HttpResponse:
+    if not _can_use_deletions(request.user):
+        raise PermissionDenied
+    deletions.deletion_requests_expire_due()
+    visible = _visible(request)
+    return render(
+        request,
+        "deletions/list.html",
+        {
+            "pending": visible.filter(status=DeletionRequest.Status.PENDING),
+            "others": visible.exclude(status=DeletionRequest.Status.PENDING)[:100],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required("recordings.request_deletion", raise_exception=True)
+def deletion_new(request: HttpRequest) -> HttpResponse:
+    """Confirm what will go (GET), then create the request (POST)."""
+    data = request.POST if request.method == "POST" else request.GET
+    access.check_requested_scope(request)
+    form = RecordingFilterForm(data, scope=access.scope_of(request.user))
+    raw_ids = [value for value in data.getlist("ids") if value.strip()]
+    if not all(value.strip().isdigit() for value in raw_ids):
+        raise Http404
+    ids = sorted({int(value) for value in raw_ids})
+    whole_filter = data.get("all") == "1"
+    if not form.is_valid() or not (ids or whole_filter):
+        messages.error(request, _("Escolha gravações na lista, ou todas as do filtro."))
+        return redirect(f"/recordings/?{_query(form) if form.is_bound else ''}")
+    filters = form.filters()
+    context: dict[str, Any] = {
+        "form": form,
+        "ids": ids,
+        "whole_filter": whole_filter,
+        "filter_query": _query(form, page=""),
+        "filters": filters,
+    }
+    try:
+        if request.method == "POST":
+            deletion = deletions.deletion_request_create(
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+                request=request,
+                ids=None if whole_filter else ids,
+                filters=filters if whole_filter else None,
+            )
+            messages.success(
+                request, _("Pedido de exclusão criado. Outra pessoa precisa aprová-lo.")
+            )
+            return redirect("deletion_detail", pk=deletion.pk)
+        preview = (
+            deletions.preview_filter(filters=filters)
+            if whole_filter
+            else deletions.preview_ids(user=request.user, ids=ids)
+        )
+        context["preview"] = preview
+    except deletions.NotAllowed as exc:
+        context["refusal"] = str(exc)
+        if request.method == "POST":
+            try:
+                context["preview"] = (
+                    deletions.preview_filter(filters=filters)
+                    if whole_filter
+                    else deletions.preview_ids(user=request.user, ids=ids)
+                )
+            except (deletions.DeletionError, vono.VonoError):
+                pass
+    except vono.VonoError as exc:
+        context["error"] = upstream_message(exc)
+    return render(request, "deletions/new.html", context)
+
+
+def _get_visible(request: HttpRequest, pk: int) -> DeletionRequest:
+    if not _can_use_deletions(request.user):
+        raise PermissionDenied
+    deletion = _visible(request).filter(pk=pk).first()
+    if deletion is None:
+        raise Http404
+    return deletion
+
+
+@require_GET
+@login_required
+def deletion_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deletion = _get_visible(request, pk)
+    if deletion.status == DeletionRequest.Status.PENDING and deletions._expire_if_due(
+        deletion, request
+    ):
+        deletion.refresh_from_db()
+    context = _detail_context(request, deletion)
+    template = "deletions/detail.html"
+    if request.htmx:  # type: ignore[attr-defined]
+        template += "#progress"
+    return render(request, template, context)
+
+
+def _detail_context(request: HttpRequest, deletion: DeletionRequest) -> dict[str, Any]:
+    user = request.user
+    counts: dict[str, int] = {}
+    for outcome in deletion.items.values_list("outcome", flat=True):
+        counts[outcome] = counts.get(outcome, 0) + 1
+    Status = DeletionRequest.Status
+    context: dict[str, Any] = {
+        "deletion": deletion,
+        "counts": [(DeletionItem.Outcome(o).label, n) for o, n in sorted(counts.items())],
+        "done_items": counts.get("deleted", 0) + counts.get("absent", 0),
+        "total_items": sum(counts.values()),
+        "problems": deletion.items.exclude(outcome__in=["deleted", "absent", "pending"])[:200],
+        "running": deletion.status in (Status.APPROVED, Status.RUNNING),
+        "can_approve": (
+            deletion.status == Status.PENDING
+            and user.has_perm("recordings.approve_deletion")
+            and deletion.requested_by_id != user.pk
+        ),
+        "own_pending": deletion.status == Status.PENDING and deletion.requested_by_id == user.pk,
+        "can_retry": (
+            deletion.status in (Status.PARTIAL, Status.FAILED)
+            and user.has_perm("recordings.approve_deletion")
+        ),
+        "step_up": deletions.needs_step_up(auth_age_seconds(request)),
+    }
+    if deletion.status == Status.PENDING and user.has_perm("recordings.approve_deletion"):
+        try:
+            context["fresh_count"] = deletions.fresh_count(deletion)
+        except vono.VonoError as exc:
+            context["fresh_error"] = upstream_message(exc)
+    return context
+
+
+def _decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    deletion = _get_visible(request, pk)
+    try:
+        if action == "approve":
+            deletions.deletion_request_approve(
+                deletion_id=deletion.pk,
+                actor=request.user,
+                typed_count=request.POST.get("typed_count", ""),
+                password=request.POST.get("password", ""),
+                auth_age_seconds=auth_age_seconds(request),
+                request=request,
+            )
+            if request.POST.get("password"):
+                request.session[AUTH_AT] = time.time()  # the password was just confirmed
+            messages.success(request, _("Exclusão aprovada: ela roda em segundo plano."))
+        elif action == "reject":
+            deletions.deletion_request_reject(
+                deletion_id=deletion.pk,
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+                request=request,
+            )
+            messages.success(request, _("Pedido rejeitado."))
+        elif action == "cancel":
+            deletions.deletion_request_cancel(
+                deletion_id=deletion.pk, actor=request.user, request=request
+            )
+            messages.success(request, _("Pedido cancelado."))
+        elif action == "retry":
+            deletions.deletion_request_retry(
+                deletion_id=deletion.pk, actor=request.user, request=request
+            )
+            messages.success(request, _("A exclusão vai rodar de novo, só para o que falta."))
+    except deletions.DeletionError as exc:
+        messages.error(request, str(exc))
+    except vono.VonoError as exc:
+        messages.error(request, upstream_message(exc))
+    return redirect("deletion_detail", pk=deletion.pk)
+
+
+@require_POST
+@login_required
+def deletion_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, "approve")
+
+
+@require_POST
+@login_required
+def deletion_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, "reject")
+
+
+@require_POST
+@login_required
+def deletion_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, "cancel")
+
+
+@require_POST
+@login_required
+def deletion_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, "retry")
+
+
+def pending_count(request: HttpRequest) -> int:
+    """Pending requests an approver could act on (for the navigation badge)."""
+    user = request.user
+    if not user.is_authenticated or not user.has_perm("recordings.approve_deletion"):
+        return 0
+    return (
+        _visible(request)
+        .filter(status=DeletionRequest.Status.PENDING)
+        .exclude(requested_by=user)
+        .exclude(Q(expires_at__lte=deletions.timezone.now()))
+        .count()
+    )

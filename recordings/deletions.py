@@ -1,0 +1,629 @@
+"""The deletion workflow: request, approve, reject, cancel, expire, execute.
+
+Deleting on Vono cannot be undone, so every rule is enforced here, not in the views: four
+eyes, a typed confirmation, a recent sign-in, a fresh count that must match what was asked,
+and execution exactly once per recording, by explicit ids, never inside a web request.
+Every transition writes its audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from recordings import access, audit, vono
+from recordings.models import DeletionItem, DeletionRequest
+
+logger = logging.getLogger(__name__)
+Status = DeletionRequest.Status
+Outcome = DeletionItem.Outcome
+Action = audit.Action
+SNAPSHOT_ROWS = 10
+
+
+class DeletionError(Exception):
+    """A rule refused the action; the message is for the person who tried."""
+
+    code = "refused"
+
+
+class NotAllowed(DeletionError):
+    code = "not_allowed"
+
+
+class FourEyes(DeletionError):
+    code = "four_eyes"
+
+
+class ConfirmationMismatch(DeletionError):
+    code = "confirmation"
+
+
+class StepUpRequired(DeletionError):
+    code = "step_up"
+
+
+class CountChanged(DeletionError):
+    code = "count_changed"
+
+
+class Expired(DeletionError):
+    code = "expired"
+
+
+class WrongState(DeletionError):
+    code = "state"
+
+
+# --- asking ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a request would delete, as shown on the confirmation page and kept as snapshot."""
+
+    count: int
+    total_size: int | None
+    total_time: int
+    rows: list[dict[str, Any]]
+
+    def as_snapshot(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _row(recording: vono.Recording) -> dict[str, Any]:
+    return {
+        "record_id": recording.record_id,
+        "calldate": recording.calldate.isoformat(),
+        "source": recording.source,
+        "destination": recording.destination,
+        "duration": recording.duration,
+        "size": recording.size,
+        "size_text": recording.size_text,
+        "customer_id": recording.customer_id,
+    }
+
+
+def preview_ids(*, user: Any, ids: Iterable[int]) -> Preview:
+    """The recordings chosen by id, each looked up within the user's scope.
+
+    An id the user cannot see raises NotAllowed: nobody asks to delete what they cannot see.
+    """
+    scope = access.scope_of(user)
+    client = vono.get_client()
+    recordings = []
+    for record_id in sorted(set(ids)):
+        try:
+            recordings.append(client.get_recording(record_id, customer_id=scope))
+        except vono.VonoNotFound:
+            raise NotAllowed(
+                _("A gravação %(id)s não existe ou não é visível para você.") % {"id": record_id}
+            ) from None
+    if not recordings:
+        raise NotAllowed(_("Escolha ao menos uma gravação."))
+    sizes = [r.size for r in recordings]
+    return Preview(
+        count=len(recordings),
+        total_size=None if None in sizes else sum(s for s in sizes if s is not None),
+        total_time=sum(r.duration for r in recordings),
+        rows=[_row(r) for r in recordings[:SNAPSHOT_ROWS]],
+    )
+
+
+def preview_filter(*, filters: vono.RecordingFilter) -> Preview:
+    """Everything a (scoped) filter matches, counted by the upstream."""
+    page = vono.get_client().list_recordings(filters, limit=SNAPSHOT_ROWS)
+    if not page.total_records:
+        raise NotAllowed(_("Nenhuma gravação corresponde a este filtro."))
+    return Preview(
+        count=page.total_records,
+        total_size=page.total_size,
+        total_time=page.total_time,
+        rows=[_row(r) for r in page.recordings],
+    )
+
+
+def filters_as_json(filters: vono.RecordingFilter) -> dict[str, Any]:
+    return {
+        "date_ini": filters.date_ini.isoformat() if filters.date_ini else None,
+        "date_end": filters.date_end.isoformat() if filters.date_end else None,
+        "time_ini": filters.time_ini.isoformat() if filters.time_ini else None,
+        "time_end": filters.time_end.isoformat() if filters.time_end else None,
+        "id_record": filters.id_record,
+        "customer_id": filters.customer_id,
+    }
+
+
+def filters_from_json(data: dict[str, Any]) -> vono.RecordingFilter:
+    def date(name: str) -> dt.date | None:
+        return dt.date.fromisoformat(data[name]) if data.get(name) else None
+
+    def time(name: str) -> dt.time | None:
+        return dt.time.fromisoformat(data[name]) if data.get(name) else None
+
+    return vono.RecordingFilter(
+        date_ini=date("date_ini"),
+        date_end=date("date_end"),
+        time_ini=time("time_ini"),
+        time_end=time("time_end"),
+        id_record=data.get("id_record"),
+        customer_id=data.get("customer_id"),
+    )
+
+
+@transaction.atomic
+def deletion_request_create(
+    *,
+    actor: Any,
+    reason: str,
+    ids: Iterable[int] | None = None,
+    filters: vono.RecordingFilter | None = None,
+    request: HttpRequest | None = None,
+) -> DeletionRequest:
+    """Ask for a deletion, by chosen ids or by a filter; the preview becomes the snapshot."""
+    if not actor.has_perm("recordings.request_deletion"):
+        raise NotAllowed(_("Você não pode pedir exclusões."))
+    reason = reason.strip()
+    if not reason:
+        raise NotAllowed(_("Diga o motivo da exclusão."))
+    scope = access.scope_of(actor)
+    if ids is not None:
+        id_list = sorted({int(i) for i in ids})
+        preview = preview_ids(user=actor, ids=id_list)
+        kind, filter_json = DeletionRequest.Kind.IDS, {"ids": id_list}
+    elif filters is not None:
+        if scope is not None:
+            filters = vono.RecordingFilter(**{**_fields(filters), "customer_id": scope})
+        preview = preview_filter(filters=filters)
+        kind, filter_json = DeletionRequest.Kind.FILTER, filters_as_json(filters)
+    else:
+        raise NotAllowed(_("Escolha gravações ou um filtro."))
+    now = timezone.now()
+    deletion = DeletionRequest.objects.create(
+        kind=kind,
+        requested_by=actor,
+        requested_at=now,
+        reason=reason,
+        customer_id=scope,
+        filters=filter_json,
+        snapshot=preview.as_snapshot(),
+        expires_at=now + dt.timedelta(hours=settings.DELETION_REQUEST_TTL_HOURS),
+    )
+    audit.record_event(
+        action=Action.DELETION_REQUESTED,
+        request=request,
+        actor=actor,
+        record_ids=filter_json.get("ids", []),
+        customer_id=scope,
+        details={
+            "request": deletion.pk,
+            "kind": kind,
+            "count": preview.count,
+            "reason": reason,
+            "filters": filter_json,
+        },
+    )
+    return deletion
+
+
+def _fields(filters: vono.RecordingFilter) -> dict[str, Any]:
+    return {
+        name: getattr(filters, name)
+        for name in ("date_ini", "date_end", "time_ini", "time_end", "id_record", "customer_id")
+    }
+
+
+# --- deciding -----------------------------------------------------------------------------------
+
+
+def _locked(deletion_id: int) -> DeletionRequest:
+    return DeletionRequest.objects.select_for_update().get(pk=deletion_id)
+
+
+def _move(deletion: DeletionRequest, status: str, **fields: Any) -> None:
+    """Change status only along a legal transition (the database checks it too)."""
+    if (deletion.status, status) not in DeletionRequest.TRANSITIONS:
+        raise WrongState(
+            _("Este pedido está %(status)s e não pode mudar assim.")
+            % {"status": deletion.get_status_display()}
+        )
+    deletion.status = status
+    for name, value in fields.items():
+        setattr(deletion, name, value)
+    deletion.save(update_fields=["status", *fields])
+
+
+def _expire_if_due(deletion: DeletionRequest, request: HttpRequest | None) -> bool:
+    if deletion.status == Status.PENDING and timezone.now() >= deletion.expires_at:
+        _move(deletion, Status.EXPIRED, decided_at=timezone.now())
+        audit.record_event(
+            action=Action.DELETION_EXPIRED,
+            request=request,
+            customer_id=deletion.customer_id,
+            details={"request": deletion.pk},
+        )
+        return True
+    return False
+
+
+def deletion_requests_expire_due() -> int:
+    """Expire every pending request past its deadline; how many were expired."""
+    expired = 0
+    due = DeletionRequest.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now())
+    for deletion_id in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            if _expire_if_due(_locked(deletion_id), None):
+                expired += 1
+    return expired
+
+
+def _fresh_ids(deletion: DeletionRequest) -> list[int]:
+    """The ids that would be deleted now, asked of the upstream now."""
+    client = vono.get_client()
+    if deletion.kind == DeletionRequest.Kind.IDS:
+        present = []
+        for record_id in deletion.filters["ids"]:
+            try:
+                client.get_recording(record_id, customer_id=deletion.customer_id)
+                present.append(record_id)
+            except vono.VonoNotFound:
+                continue
+        return present
+    filters = filters_from_json(deletion.filters)
+    return [
+        r.record_id for r in client.iter_recordings(filters, page_size=settings.VONO_PAGE_LIMIT)
+    ]
+
+
+def fresh_count(deletion: DeletionRequest) -> int:
+    """How many of the request's recordings the upstream holds right now."""
+    if deletion.kind == DeletionRequest.Kind.FILTER:
+        filters = filters_from_json(deletion.filters)
+        return vono.get_client().list_recordings(filters, limit=1).total_records
+    return len(_fresh_ids(deletion))
+
+
+def needs_step_up(auth_age_seconds: float | None) -> bool:
+    return auth_age_seconds is None or auth_age_seconds > settings.DELETION_STEP_UP_MINUTES * 60
+
+
+def deletion_request_approve(
+    *,
+    deletion_id: int,
+    actor: Any,
+    typed_count: str,
+    password: str = "",
+    auth_age_seconds: float | None,
+    request: HttpRequest | None = None,
+) -> DeletionRequest:
+    """Approve a pending request and queue its execution.
+
+    Refused unless: the approver may approve and is not the requester; types the number of
+    recordings; signed in within the last minutes (or re-enters the password); and the
+    upstream still holds exactly the snapshot's count. A filter becomes explicit ids here.
+    """
+    from recordings.tasks import execute_deletion
+
+    if not actor.has_perm("recordings.approve_deletion"):
+        raise NotAllowed(_("Você não pode aprovar exclusões."))
+    # Ask the upstream before taking any lock: the check can take seconds.
+    with transaction.atomic():
+        deletion = _locked(deletion_id)
+        _check_can_decide(deletion, actor, request)
+        if "".join(ch for ch in typed_count if ch.isdigit()) != str(deletion.count):
+            raise ConfirmationMismatch(
+                _("Digite o número de gravações (%(count)s) para confirmar.")
+                % {"count": deletion.count}
+            )
+        if needs_step_up(auth_age_seconds) and not (password and actor.check_password(password)):
+            raise StepUpRequired(
+                _("Sua entrada tem mais de %(minutes)s minutos: confirme sua senha.")
+                % {"minutes": settings.DELETION_STEP_UP_MINUTES}
+            )
+    ids = _fresh_ids(deletion)
+    with transaction.atomic():
+        deletion = _locked(deletion_id)
+        _check_can_decide(deletion, actor, request)
+        if len(ids) != deletion.count:
+            _move(
+                deletion,
+                Status.STALE,
+                decided_by=actor,
+                decided_at=timezone.now(),
+                decision_note=f"fresh count {len(ids)} != {deletion.count}",
+            )
+            audit.record_event(
+                action=Action.DELETION_REJECTED,
+                request=request,
+                actor=actor,
+                customer_id=deletion.customer_id,
+                outcome="count_changed",
+                details={"request": deletion.pk, "snapshot": deletion.count, "fresh": len(ids)},
+            )
+            error = CountChanged(
+                _(
+                    "O Vono tem agora %(fresh)s gravações para este pedido, e o pedido tinha "
+                    "%(count)s. Nada foi excluído: peça de novo."
+                )
+                % {"fresh": len(ids), "count": deletion.count}
+            )
+        else:
+            error = None
+            _move(deletion, Status.APPROVED, decided_by=actor, decided_at=timezone.now())
+            DeletionItem.objects.bulk_create(
+                [DeletionItem(request=deletion, record_id=i) for i in ids]
+            )
+            audit.record_event(
+                action=Action.DELETION_APPROVED,
+                request=request,
+                actor=actor,
+                record_ids=ids,
+                customer_id=deletion.customer_id,
+                details={"request": deletion.pk, "count": len(ids)},
+            )
+            # The task is a row in the same database, written in this transaction: approved
+            # and queued, or neither.
+            execute_deletion.enqueue(deletion.pk)
+    if error is not None:
+        raise error
+    return deletion
+
+
+def _check_can_decide(deletion: DeletionRequest, actor: Any, request: HttpRequest | None) -> None:
+    if _expire_if_due(deletion, request):
+        raise Expired(_("Este pedido expirou sem aprovação: peça de novo."))
+    if deletion.status != Status.PENDING:
+        raise WrongState(
+            _("Este pedido já está %(status)s.") % {"status": deletion.get_status_display()}
+        )
+    if deletion.requested_by_id == actor.pk:
+        raise FourEyes(
+            _("Quem pede uma exclusão não pode aprová-la: outra pessoa precisa aprovar.")
+        )
+    scope = access.scope_of(actor)
+    if scope is not None and deletion.customer_id != scope:
+        raise NotAllowed(_("Este pedido é de outro assinante."))
+
+
+@transaction.atomic
+def deletion_request_reject(
+    *, deletion_id: int, actor: Any, reason: str, request: HttpRequest | None = None
+) -> DeletionRequest:
+    """An approver turns a pending request down, saying why."""
+    if not actor.has_perm("recordings.approve_deletion"):
+        raise NotAllowed(_("Você não pode rejeitar exclusões."))
+    if not reason.strip():
+        raise NotAllowed(_("Diga por que o pedido foi rejeitado."))
+    deletion = _locked(deletion_id)
+    if _expire_if_due(deletion, request):
+        raise Expired(_("Este pedido expirou sem aprovação."))
+    _move(
+        deletion,
+        Status.REJECTED,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        decision_note=reason.strip(),
+    )
+    audit.record_event(
+        action=Action.DELETION_REJECTED,
+        request=request,
+        actor=actor,
+        customer_id=deletion.customer_id,
+        details={"request": deletion.pk, "reason": reason.strip()},
+    )
+    return deletion
+
+
+@transaction.atomic
+def deletion_request_cancel(
+    *, deletion_id: int, actor: Any, request: HttpRequest | None = None
+) -> DeletionRequest:
+    """The requester withdraws a request that is still pending."""
+    deletion = _locked(deletion_id)
+    if deletion.requested_by_id != actor.pk:
+        raise NotAllowed(_("Só quem pediu pode cancelar o pedido."))
+    if _expire_if_due(deletion, request):
+        raise Expired(_("Este pedido já expirou."))
+    _move(deletion, Status.CANCELLED, decided_by=actor, decided_at=timezone.now())
+    audit.record_event(
+        action=Action.DELETION_CANCELLED,
+        request=request,
+        actor=actor,
+        customer_id=deletion.customer_id,
+        details={"request": deletion.pk},
+    )
+    return deletion
+
+
+@transaction.atomic
+def deletion_request_retry(
+    *, deletion_id: int, actor: Any, request: HttpRequest | None = None
+) -> DeletionRequest:
+    """Queue a partial or failed request again: it deletes only what remains."""
+    from recordings.tasks import execute_deletion
+
+    if not actor.has_perm("recordings.approve_deletion"):
+        raise NotAllowed(_("Você não pode executar exclusões."))
+    deletion = _locked(deletion_id)
+    _move(deletion, Status.APPROVED)
+    audit.record_event(
+        action=Action.DELETION_APPROVED,
+        request=request,
+        actor=actor,
+        customer_id=deletion.customer_id,
+        details={"request": deletion.pk, "retry": True},
+    )
+    execute_deletion.enqueue(deletion.pk)
+    return deletion
+
+
+# --- executing -----------------------------------------------------------------------------------
+
+
+def _claim(deletion_id: int) -> bool:
+    """Take an approved request for execution; only one of many concurrent claimers wins.
+
+    A conditional UPDATE: the database lets exactly one change approved to running.
+    """
+    with transaction.atomic():
+        won = DeletionRequest.objects.filter(pk=deletion_id, status=Status.APPROVED).update(
+            status=Status.RUNNING,
+            started_at=timezone.now(),
+            finished_at=None,
+            runs=F("runs") + 1,
+        )
+        if won:
+            deletion = DeletionRequest.objects.get(pk=deletion_id)
+            audit.record_event(
+                action=Action.DELETION_STARTED,
+                customer_id=deletion.customer_id,
+                details={"request": deletion_id, "run": deletion.runs},
+            )
+    return bool(won)
+
+
+def _set(items: Iterable[int], deletion_id: int, outcome: str, detail: str = "") -> None:
+    DeletionItem.objects.filter(request_id=deletion_id, record_id__in=list(items)).update(
+        outcome=outcome, detail=detail[:300], updated_at=timezone.now()
+    )
+
+
+def _settle_unknown(deletion: DeletionRequest, client: vono.VonoClient) -> None:
+    """Before a new run, look up every id whose DELETE had no answer: gone or still there."""
+    doubtful = list(
+        deletion.items.filter(outcome__in=[Outcome.UNKNOWN, Outcome.SENDING]).values_list(
+            "record_id", flat=True
+        )
+    )
+    for record_id in doubtful:
+        try:
+            client.get_recording(record_id, customer_id=deletion.customer_id)
+        except vono.VonoNotFound:
+            _set([record_id], deletion.pk, Outcome.DELETED, "confirmed gone by a list call")
+            continue
+        except vono.VonoError as exc:
+            _set([record_id], deletion.pk, Outcome.UNKNOWN, f"could not check: {exc}")
+            continue
+        _set([record_id], deletion.pk, Outcome.PENDING, "still there after an unknown DELETE")
+
+
+def deletion_request_execute(*, deletion_id: int) -> str | None:
+    """Delete a request's recordings by explicit ids, in chunks, recording each outcome.
+
+    Runs in the worker. Returns the final status, or None when another worker holds it.
+    A DELETE is never repeated automatically: a time-out leaves its ids ``unknown`` until a
+    later run checks them with a list call.
+    """
+    if not _claim(deletion_id):
+        return None
+    deletion = DeletionRequest.objects.get(pk=deletion_id)
+    client = vono.get_client()
+    _settle_unknown(deletion, client)
+    todo = list(
+        deletion.items.filter(outcome__in=[Outcome.PENDING, Outcome.FAILED]).values_list(
+            "record_id", flat=True
+        )
+    )
+    size = settings.DELETION_CHUNK_SIZE
+    for start in range(0, len(todo), size):
+        chunk = todo[start : start + size]
+        _set(chunk, deletion_id, Outcome.SENDING)
+        try:
+            result = client.delete_ids(chunk, customer_id=deletion.customer_id)
+        except vono.VonoOutcomeUnknown as exc:
+            _set(chunk, deletion_id, Outcome.UNKNOWN, str(exc))
+            continue
+        except vono.VonoError as exc:
+            _set(chunk, deletion_id, Outcome.FAILED, str(exc))
+            continue
+        _record_result(deletion, chunk, result, client)
+    access.forget_recordings(todo, [None, deletion.customer_id])
+    return _finish(deletion_id)
+
+
+def _record_result(
+    deletion: DeletionRequest, chunk: list[int], result: vono.DeleteResult, client: vono.VonoClient
+) -> None:
+    if result.ids is not None:
+        deleted = set(result.ids) & set(chunk)
+        _set(deleted, deletion.pk, Outcome.DELETED)
+        rest = [i for i in chunk if i not in deleted]
+    elif result.deleted == len(chunk):
+        _set(chunk, deletion.pk, Outcome.DELETED)
+        return
+    else:
+        rest = chunk
+    # Vono did not say these went: ask whether they are still there.
+    for record_id in rest:
+        try:
+            client.get_recording(record_id, customer_id=deletion.customer_id)
+        except vono.VonoNotFound:
+            _set(
+                [record_id],
+                deletion.pk,
+                Outcome.ABSENT if result.ids is not None else Outcome.DELETED,
+                "not on Vono after the DELETE",
+            )
+            continue
+        except vono.VonoError as exc:
+            _set([record_id], deletion.pk, Outcome.UNKNOWN, f"could not check: {exc}")
+            continue
+        _set(
+            [record_id],
+            deletion.pk,
+            Outcome.FAILED,
+            f"still on Vono after the DELETE ({result.reason or 'no reason given'})",
+        )
+
+
+def _finish(deletion_id: int) -> str:
+    with transaction.atomic():
+        deletion = _locked(deletion_id)
+        outcomes = _outcome_counts(deletion)
+        gone = outcomes.get(Outcome.DELETED, 0) + outcomes.get(Outcome.ABSENT, 0)
+        total = sum(outcomes.values())
+        if gone == total:
+            status = Status.DONE
+        elif gone == 0:
+            status = Status.FAILED
+        else:
+            status = Status.PARTIAL
+        _move(deletion, status, finished_at=timezone.now())
+        failed = list(
+            deletion.items.exclude(outcome__in=[Outcome.DELETED, Outcome.ABSENT]).values_list(
+                "record_id", "outcome", "detail"
+            )
+        )
+        audit.record_event(
+            action=Action.DELETION_FINISHED,
+            customer_id=deletion.customer_id,
+            record_ids=[
+                i
+                for i, o in deletion.items.values_list("record_id", "outcome")
+                if o in (Outcome.DELETED, Outcome.ABSENT)
+            ],
+            outcome=status,
+            details={
+                "request": deletion_id,
+                "outcomes": outcomes,
+                "not_deleted": [{"id": i, "outcome": o, "detail": d} for i, o, d in failed[:100]],
+            },
+        )
+    return status
+
+
+def _outcome_counts(deletion: DeletionRequest) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in deletion.items.values_list("outcome", flat=True):
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
