@@ -1,8 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from recordings.models import User
+from recordings.models import AuditEvent, DeletionRequest, User
 
 
 @admin.register(User)
@@ -13,3 +16,39 @@ class UserAdmin(BaseUserAdmin):
     )
     list_display = ("username", "first_name", "last_name", "customer_id", "is_active")
     list_filter = ("groups", "is_active")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only, in the admin as in the database."""
+
+    list_display = ("seq", "created_at", "actor_username", "action", "outcome", "ip")
+    list_filter = ("action", "outcome")
+    search_fields = ("actor_username", "request_id")
+    ordering = ("-seq",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(DeletionRequest)
+class DeletionRequestAdmin(admin.ModelAdmin):
+    """Read-only: requests change only through the workflow (recordings.deletions)."""
+
+    list_display = ("pk", "requested_at", "requested_by", "status", "kind")
+    list_filter = ("status",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -256,6 +256,14 @@ def _expire_if_due(deletion: DeletionRequest, request: HttpRequest | None) -> bo
     return False
 
 
+def _expire_first(deletion_id: int, request: HttpRequest | None) -> None:
+    """Expire the request if its time is up, committed on its own, then refuse."""
+    with transaction.atomic():
+        expired = _expire_if_due(_locked(deletion_id), request)
+    if expired:
+        raise Expired(_("Este pedido expirou sem aprovação: peça de novo."))
+
+
 def deletion_requests_expire_due() -> int:
     """Expire every pending request past its deadline; how many were expired."""
     expired = 0
@@ -316,6 +324,7 @@ def deletion_request_approve(
 
     if not actor.has_perm("recordings.approve_deletion"):
         raise NotAllowed(_("Você não pode aprovar exclusões."))
+    _expire_first(deletion_id, request)
     # Ask the upstream before taking any lock: the check can take seconds.
     with transaction.atomic():
         deletion = _locked(deletion_id)
