@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -32,7 +33,7 @@ def _visible(request: HttpRequest) -> QuerySet[DeletionRequest]:
     if scope is not None:
         queryset = queryset.filter(customer_id=scope)
     if not user.has_perm("recordings.approve_deletion"):
-        queryset = queryset.filter(requested_by=user)
+        queryset = queryset.filter(requested_by_id=user.pk)
     return queryset
 
 
@@ -104,15 +105,13 @@ def deletion_new(request: HttpRequest) -> HttpResponse:
         context["preview"] = preview
     except deletions.NotAllowed as exc:
         context["refusal"] = str(exc)
-        if request.method == "POST":
-            try:
+        if request.method == "POST":  # show again what was about to be asked
+            with contextlib.suppress(deletions.DeletionError, vono.VonoError):
                 context["preview"] = (
                     deletions.preview_filter(filters=filters)
                     if whole_filter
                     else deletions.preview_ids(user=request.user, ids=ids)
                 )
-            except (deletions.DeletionError, vono.VonoError):
-                pass
     except vono.VonoError as exc:
         context["error"] = upstream_message(exc)
     return render(request, "deletions/new.html", context)

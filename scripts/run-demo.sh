@@ -35,6 +35,10 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 
+# Approved deletions run here, never inside a web request.
+$py manage.py db_worker --interval 1 --no-startup-delay >/dev/null 2>&1 &
+pids+=($!)
+
 cat <<TXT
 
   Vono Portal     http://127.0.0.1:$PORT/
@@ -46,6 +50,7 @@ cat <<TXT
     admin        Administradores
     admin2       Administradores (a second approver)
 
+  A background worker carries out approved deletions.
   Ctrl-C stops everything.
 
 TXT

@@ -227,7 +227,7 @@ def test_the_database_refuses_to_change_audit_rows(db: None, sql: str) -> None:
         # would make PostgreSQL refuse a TRUNCATE; settle them so the trigger is what answers.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     with (
-        pytest.raises(DatabaseError, match="append-only|Cannot"),
+        pytest.raises(DatabaseError, match=r"append-only|Cannot"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):

@@ -110,7 +110,7 @@
 
   // <audio> reports "it failed", not why: ask the endpoint for one byte to tell a missing
   // recording from an upstream outage.
-  audio.addEventListener("error", () => {
+  function failed() {
     fetch(root.dataset.audioUrl, { headers: { Range: "bytes=0-0" }, credentials: "same-origin" })
       .then((r) => r.status)
       .catch(() => 0)
@@ -123,7 +123,9 @@
         controls.hidden = true;
         root.dataset.state = status === 404 ? "unavailable" : "error";
       });
-  });
+  }
+  audio.addEventListener("error", failed);
+  if (audio.error) failed();  // it failed before this script ran
   state.querySelector(".retry").addEventListener("click", () => {
     state.hidden = true;
     controls.hidden = false;
