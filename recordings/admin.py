@@ -18,37 +18,32 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("groups", "is_active")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never edited here: these rows change only through their services."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit log is append-only, in the admin as in the database."""
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit log is append-only, in the admin as in the database."""
 
     list_display = ("seq", "created_at", "actor_username", "action", "outcome", "ip")
     list_filter = ("action", "outcome")
     search_fields = ("actor_username", "request_id")
     ordering = ("-seq",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(DeletionRequest)
-class DeletionRequestAdmin(admin.ModelAdmin):
-    """Read-only: requests change only through the workflow (recordings.deletions)."""
+class DeletionRequestAdmin(ReadOnlyAdmin):
+    """Requests change only through the workflow (recordings.deletions)."""
 
     list_display = ("pk", "requested_at", "requested_by", "status", "kind")
     list_filter = ("status",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

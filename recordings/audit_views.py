@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from recordings.export import BOM, _cell
+from recordings.export import BOM, Echo, csv_cell
 from recordings.models import AuditEvent
 
 
@@ -123,29 +123,24 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
-class _Line:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _rows(header: list[str], events: QuerySet[AuditEvent]) -> Iterator[str]:
     import json
 
-    writer = csv.writer(_Line(), delimiter=";", lineterminator="\r\n")
+    writer = csv.writer(Echo(), delimiter=";", lineterminator="\r\n")
     yield BOM + writer.writerow(header)
     for e in events.iterator(chunk_size=1000):
         yield writer.writerow(
             [
                 e.seq,
                 e.created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
-                _cell(e.actor_username),
+                csv_cell(e.actor_username),
                 e.action,
                 " ".join(map(str, e.record_ids)),
                 "" if e.customer_id is None else e.customer_id,
                 e.outcome,
                 e.ip or "",
                 e.request_id,
-                _cell(json.dumps(e.details, ensure_ascii=False)),
+                csv_cell(json.dumps(e.details, ensure_ascii=False)),
                 e.hash,
             ]
         )

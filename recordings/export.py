@@ -14,14 +14,14 @@ BOM = "\ufeff"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class _Line:
-    """A file-like object for csv.writer that hands back what was written."""
+class Echo:
+    """A file-like object for csv.writer that hands back what was written (for streaming)."""
 
     def write(self, value: str) -> str:
         return value
 
 
-def _cell(value: object) -> str:
+def csv_cell(value: object) -> str:
     """Text as Excel should show it: a leading formula character is neutralised."""
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
@@ -73,7 +73,7 @@ def csv_lines(
 def _lines(
     header: list[str], first: vono.RecordingPage, filters: vono.RecordingFilter, page_size: int
 ) -> Iterator[str]:
-    writer = csv.writer(_Line(), delimiter=";", lineterminator="\r\n")
+    writer = csv.writer(Echo(), delimiter=";", lineterminator="\r\n")
     yield BOM + writer.writerow(header)
     client = vono.get_client()
     page = first
@@ -86,13 +86,13 @@ def _lines(
                 [
                     r.record_id,
                     local.strftime("%d/%m/%Y %H:%M:%S"),
-                    _cell(r.source),
-                    _cell(r.destination),
-                    _cell(r.clid),
+                    csv_cell(r.source),
+                    csv_cell(r.destination),
+                    csv_cell(r.clid),
                     r.duration,
                     f"{minutes}:{seconds:02d}",
                     "" if r.size is None else r.size,
-                    _cell(r.size_text),
+                    csv_cell(r.size_text),
                     "" if r.customer_id is None else r.customer_id,
                 ]
             )

@@ -301,11 +301,11 @@ def test_export_failing_midway_aborts_instead_of_ending_short(
 
 
 def test_export_neutralises_formulas() -> None:
-    from recordings.export import _cell
+    from recordings.export import csv_cell
 
-    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert _cell("+5511") == "'+5511"
-    assert _cell("5511") == "5511"
+    assert csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_cell("+5511") == "'+5511"
+    assert csv_cell("5511") == "5511"
 
 
 # --- language ---
