@@ -57,9 +57,10 @@ def record_event(
         outcome=outcome,
     )
     with transaction.atomic():
-        _ensure_head()
         # The UPDATE takes the head row's lock (and SQLite's write lock) before the read.
-        AuditChainHead.objects.filter(pk=1).update(seq=F("seq"))
+        if not AuditChainHead.objects.filter(pk=1).update(seq=F("seq")):
+            _create_head()
+            AuditChainHead.objects.filter(pk=1).update(seq=F("seq"))
         head = AuditChainHead.objects.get(pk=1)
         event.seq = head.seq + 1
         event.prev_hash = head.hash
@@ -131,13 +132,12 @@ def verify_chain(batch: int = 2000) -> tuple[int, ChainBreak | None]:
     return checked, None
 
 
-def _ensure_head() -> None:
-    if not AuditChainHead.objects.filter(pk=1).exists():
-        try:
-            with transaction.atomic():
-                AuditChainHead.objects.create(pk=1, seq=0, hash=GENESIS)
-        except IntegrityError:
-            pass  # another writer created it first
+def _create_head() -> None:
+    try:
+        with transaction.atomic():
+            AuditChainHead.objects.create(pk=1, seq=0, hash=GENESIS)
+    except IntegrityError:
+        pass  # another writer created it first
 
 
 def _normalised_ip(ip: str) -> str | None:
