@@ -277,3 +277,12 @@ def test_concurrent_writers_do_not_fork_the_chain() -> None:
         range(1, 201)
     )
     assert audit.verify_chain()[1] is None
+
+
+def test_details_read_as_text() -> None:
+    from recordings.templatetags.recordings_tags import details_text
+
+    assert details_text(
+        {"request": 1, "reason": "LGPD", "filters": {"ids": [1, 2]}, "empty": None, "none": ""}
+    ) == ('request=1 · reason=LGPD · filters={"ids": [1, 2]}')
+    assert details_text({}) == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from html import escape
 
@@ -162,3 +163,17 @@ def iso_local(value: str) -> str:
     except (TypeError, ValueError):
         return str(value or "")
     return str(dateformat.format(timezone.localtime(moment), get_format("DATETIME_FORMAT")))
+
+
+@register.filter
+def details_text(details: dict[str, object] | None) -> str:
+    """An audit event's details for people: ``request=1 · count=3``, empty values left out."""
+    if not details:
+        return ""
+    parts = []
+    for key, value in details.items():
+        if value in (None, "", [], {}):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        parts.append(f"{key}={text}")
+    return " · ".join(parts)
