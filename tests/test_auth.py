@@ -103,6 +103,8 @@ def test_cookies_are_secure_outside_debug(client: Client, db: None) -> None:
     assert cookie["secure"] is True
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
+    csrf = Client().get("/accounts/login/").cookies["csrftoken"]
+    assert (csrf["secure"], csrf["httponly"], csrf["samesite"]) == (True, True, "Lax")
 
 
 def test_logout_is_a_post_and_ends_the_session(client: Client, db: None) -> None:
