@@ -458,7 +458,13 @@ class VonoClient:
             return RecordingPage((), 0, 0, "", 0, "", limit, start)
         params = {**filters.params(), "start": str(start), "limit": str(limit)}
         document = self._get_json(params, segment)
-        return parse_page(document, requested_start=start)
+        page = parse_page(document, requested_start=start)
+        if page.offset != start:
+            # Paging on would fetch the same records again, forever.
+            raise VonoProtocolError(
+                f"The Vono API answered offset {page.offset} when asked for {start}"
+            )
+        return page
 
     def iter_recordings(
         self, filters: RecordingFilter, *, page_size: int = 500

@@ -189,15 +189,16 @@ def test_fresh_count_mismatch_refuses_and_the_request_must_be_made_again(
 def test_a_filter_becomes_explicit_ids_at_approval(
     people: dict[str, Any], sim: SimulatorProcess
 ) -> None:
-    day = timezone.localdate() - dt.timedelta(days=3)
-    filters = vono.RecordingFilter(date_ini=day, date_end=day, customer_id=7)
+    end = timezone.localdate() - dt.timedelta(days=2)
+    start = end - dt.timedelta(days=4)  # five days: never without calls, weekends included
+    filters = vono.RecordingFilter(date_ini=start, date_end=end, customer_id=7)
     deletion = deletions.deletion_request_create(
         actor=people["supervisor"], reason="teste", filters=filters
     )
     _approve(deletion, people["admin"])
     expected = [
         r["record_id"]
-        for r in sim.list(f"date_ini={day}&date_end={day}&limit=500", path="/7")["data"]
+        for r in sim.list(f"date_ini={start}&date_end={end}&limit=500", path="/7")["data"]
     ]
     assert sorted(DeletionItem.objects.values_list("record_id", flat=True)) == sorted(expected)
     assert deletion.count == len(expected) > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,24 @@ def test_repr_hides_the_credentials() -> None:
     client = _client()
     assert environment.TOKEN not in repr(client)
     assert environment.KEY not in f"{client!r} {client!s}"
+
+
+def test_an_upstream_that_ignores_start_is_a_protocol_error_not_a_loop(
+    sim: SimulatorProcess, client_vono: vono.VonoClient
+) -> None:
+    record = _raw(sim, limit=1)["data"][0]
+    body = json.dumps(
+        {
+            "error": 0,
+            "total_records": 5000,
+            "total_time": 10,
+            "limit": 1,
+            "offset": 0,
+            "records": 1,
+            "data": [record],
+        }
+    )
+    sim.fault("body", body=body, target="list")
+    assert client_vono.list_recordings(vono.RecordingFilter(), start=0, limit=1).offset == 0
+    with pytest.raises(vono.VonoProtocolError, match="offset 0 when asked for 1"):
+        list(client_vono.iter_recordings(vono.RecordingFilter(), page_size=1))
