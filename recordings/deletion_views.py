@@ -7,12 +7,14 @@ import logging
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,7 +22,7 @@ from recordings import access, deletions, vono
 from recordings.forms import RecordingFilterForm
 from recordings.models import DeletionItem, DeletionRequest
 from recordings.signals import AUTH_AT, auth_age_seconds
-from recordings.views import _query, upstream_message
+from recordings.views import list_query, upstream_message
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +77,13 @@ def deletion_new(request: HttpRequest) -> HttpResponse:
     whole_filter = data.get("all") == "1"
     if not form.is_valid() or not (ids or whole_filter):
         messages.error(request, _("Escolha gravações na lista, ou todas as do filtro."))
-        return redirect(f"/recordings/?{_query(form) if form.is_bound else ''}")
+        return redirect(f"/recordings/?{list_query(form) if form.is_bound else ''}")
     filters = form.filters()
     context: dict[str, Any] = {
         "form": form,
         "ids": ids,
         "whole_filter": whole_filter,
-        "filter_query": _query(form, page=""),
+        "filter_query": list_query(form, page=""),
         "filters": filters,
     }
     try:
@@ -130,9 +132,7 @@ def _get_visible(request: HttpRequest, pk: int) -> DeletionRequest:
 @login_required
 def deletion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deletion = _get_visible(request, pk)
-    if deletion.status == DeletionRequest.Status.PENDING and deletions._expire_if_due(
-        deletion, request
-    ):
+    if deletions.deletion_requests_expire_due():
         deletion.refresh_from_db()
     context = _detail_context(request, deletion)
     template = "deletions/detail.html"
@@ -165,6 +165,7 @@ def _detail_context(request: HttpRequest, deletion: DeletionRequest) -> dict[str
             and user.has_perm("recordings.approve_deletion")
         ),
         "step_up": deletions.needs_step_up(auth_age_seconds(request)),
+        "step_up_minutes": settings.DELETION_STEP_UP_MINUTES,
     }
     if deletion.status == Status.PENDING and user.has_perm("recordings.approve_deletion"):
         try:
@@ -247,6 +248,6 @@ def pending_count(request: HttpRequest) -> int:
         _visible(request)
         .filter(status=DeletionRequest.Status.PENDING)
         .exclude(requested_by=user)
-        .exclude(Q(expires_at__lte=deletions.timezone.now()))
+        .exclude(expires_at__lte=timezone.now())
         .count()
     )

@@ -41,7 +41,7 @@ def upstream_message(exc: vono.VonoError) -> str:
     return _("O Vono não respondeu a tempo ou está fora do ar. Tente de novo em instantes.")
 
 
-def _query(form: RecordingFilterForm, **overrides: Any) -> str:
+def list_query(form: RecordingFilterForm, **overrides: Any) -> str:
     """The current view's query string, with some values replaced: shareable links."""
     data = {name: form.data.get(name, "") for name in (*FILTER_FIELDS, "per_page", "page")}
     data.update({k: str(v) for k, v in overrides.items()})
@@ -55,7 +55,7 @@ def _pager(form: RecordingFilterForm, page: vono.RecordingPage) -> dict[str, Any
     count = max(1, math.ceil(page.total_records / size))
 
     def link(number: int) -> str:
-        return "?" + _query(form, page=number, per_page=size)
+        return "?" + list_query(form, page=number, per_page=size)
 
     return {
         "current": current,
@@ -101,8 +101,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             },
             outcome=outcome,
         )
-        context["filter_query"] = _query(form, page="")
-        context["current_query"] = _query(form)
+        context["filter_query"] = list_query(form, page="")
+        context["current_query"] = list_query(form)
     template = "recordings/list.html"
     if request.htmx:  # type: ignore[attr-defined]
         template += "#browser"
@@ -183,7 +183,7 @@ def _neighbours(
         return form, {"moved": True}
     index = ids.index(record_id)
     here = window.offset + index
-    query = _query(form, page="")
+    query = list_query(form, page="")
 
     def link(offset: int) -> str | None:
         neighbour = index + offset
@@ -222,7 +222,7 @@ def recording_detail(request: HttpRequest, record_id: int) -> HttpResponse:
             "recording": recording,
             "around": around,
             "record_id": record_id,
-            "list_query": around.get("list_query") or (_query(form, page="") if form else ""),
+            "list_query": around.get("list_query") or (list_query(form, page="") if form else ""),
         },
     )
 
