@@ -161,7 +161,7 @@ def _detail_context(request: HttpRequest, deletion: DeletionRequest) -> dict[str
         ),
         "own_pending": deletion.status == Status.PENDING and deletion.requested_by_id == user.pk,
         "can_retry": (
-            deletion.status in (Status.PARTIAL, Status.FAILED)
+            (deletion.status in (Status.PARTIAL, Status.FAILED) or deletions.is_stuck(deletion))
             and user.has_perm("recordings.approve_deletion")
         ),
         "step_up": deletions.needs_step_up(auth_age_seconds(request)),

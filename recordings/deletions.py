@@ -389,7 +389,7 @@ def deletion_request_approve(
 
 
 def _check_can_decide(deletion: DeletionRequest, actor: Any, request: HttpRequest | None) -> None:
-    if _expire_if_due(deletion, request):
+    if deletion.status == Status.PENDING and timezone.now() >= deletion.expires_at:
         raise Expired(_("Este pedido expirou sem aprovação: peça de novo."))
     if deletion.status != Status.PENDING:
         raise WrongState(
@@ -404,7 +404,6 @@ def _check_can_decide(deletion: DeletionRequest, actor: Any, request: HttpReques
         raise NotAllowed(_("Este pedido é de outro assinante."))
 
 
-@transaction.atomic
 def deletion_request_reject(
     *, deletion_id: int, actor: Any, reason: str, request: HttpRequest | None = None
 ) -> DeletionRequest:
@@ -413,9 +412,15 @@ def deletion_request_reject(
         raise NotAllowed(_("Você não pode rejeitar exclusões."))
     if not reason.strip():
         raise NotAllowed(_("Diga por que o pedido foi rejeitado."))
+    _expire_first(deletion_id, request)
+    with transaction.atomic():
+        return _reject(deletion_id, actor, reason, request)
+
+
+def _reject(
+    deletion_id: int, actor: Any, reason: str, request: HttpRequest | None
+) -> DeletionRequest:
     deletion = _locked(deletion_id)
-    if _expire_if_due(deletion, request):
-        raise Expired(_("Este pedido expirou sem aprovação."))
     _move(
         deletion,
         Status.REJECTED,
@@ -433,16 +438,19 @@ def deletion_request_reject(
     return deletion
 
 
-@transaction.atomic
 def deletion_request_cancel(
     *, deletion_id: int, actor: Any, request: HttpRequest | None = None
 ) -> DeletionRequest:
     """The requester withdraws a request that is still pending."""
-    deletion = _locked(deletion_id)
-    if deletion.requested_by_id != actor.pk:
+    if DeletionRequest.objects.get(pk=deletion_id).requested_by_id != actor.pk:
         raise NotAllowed(_("Só quem pediu pode cancelar o pedido."))
-    if _expire_if_due(deletion, request):
-        raise Expired(_("Este pedido já expirou."))
+    _expire_first(deletion_id, request)
+    with transaction.atomic():
+        return _cancel(deletion_id, actor, request)
+
+
+def _cancel(deletion_id: int, actor: Any, request: HttpRequest | None) -> DeletionRequest:
+    deletion = _locked(deletion_id)
     _move(deletion, Status.CANCELLED, decided_by=actor, decided_at=timezone.now())
     audit.record_event(
         action=Action.DELETION_CANCELLED,
@@ -464,6 +472,8 @@ def deletion_request_retry(
     if not actor.has_perm("recordings.approve_deletion"):
         raise NotAllowed(_("Você não pode executar exclusões."))
     deletion = _locked(deletion_id)
+    if deletion.status == Status.RUNNING and not is_stuck(deletion):
+        raise WrongState(_("Esta exclusão está em andamento."))
     _move(deletion, Status.APPROVED)
     audit.record_event(
         action=Action.DELETION_APPROVED,
@@ -474,6 +484,16 @@ def deletion_request_retry(
     )
     execute_deletion.enqueue(deletion.pk)
     return deletion
+
+
+def is_stuck(deletion: DeletionRequest) -> bool:
+    """Running for longer than any run takes: its worker died, and it may be resumed."""
+    limit = dt.timedelta(minutes=settings.DELETION_STUCK_MINUTES)
+    return bool(
+        deletion.status == Status.RUNNING
+        and deletion.started_at
+        and timezone.now() - deletion.started_at > limit
+    )
 
 
 # --- executing -----------------------------------------------------------------------------------

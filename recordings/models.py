@@ -139,6 +139,7 @@ STATUS_TRANSITIONS = (
     ("running", "failed"),
     ("partial", "approved"),  # run again: only what remains
     ("failed", "approved"),
+    ("running", "approved"),  # a worker died mid-run: resume (only after a long silence)
 )
 
 

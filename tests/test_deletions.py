@@ -408,3 +408,40 @@ def test_fifty_concurrent_approvals_and_executions_delete_each_id_once(
     assert runs.count(None) == 49
     assert sim.stats()["deleted"] == {str(i): 1 for i in ids}
     assert sum(len(call) for call in sim.stats()["delete_calls"]) == 10
+
+
+@pytest.mark.parametrize("action", ["reject", "cancel"])
+def test_rejecting_or_cancelling_an_overdue_request_expires_it(
+    people: dict[str, Any], sim: SimulatorProcess, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    deletion = _request(people, _ids(sim, 1))
+    later = timezone.now() + dt.timedelta(hours=25)
+    monkeypatch.setattr(timezone, "now", lambda: later)  # moving the clock, as above
+    with pytest.raises(deletions.Expired):
+        if action == "reject":
+            deletions.deletion_request_reject(
+                deletion_id=deletion.pk, actor=people["admin"], reason="tarde demais"
+            )
+        else:
+            deletions.deletion_request_cancel(deletion_id=deletion.pk, actor=people["supervisor"])
+    deletion.refresh_from_db()
+    assert deletion.status == Status.EXPIRED
+
+
+def test_a_run_whose_worker_died_can_be_resumed_after_a_while(
+    people: dict[str, Any], sim: SimulatorProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = sorted(_ids(sim, 2))
+    deletion = _request(people, ids)
+    _approve(deletion, people["admin"])
+    # The worker claimed the request, sent the DELETE, and died before hearing back.
+    assert deletions._claim(deletion.pk)
+    DeletionItem.objects.filter(request=deletion).update(outcome="sending")
+    sim.get(f"type=id&ids[]={ids[0]}", method="DELETE")
+    with pytest.raises(deletions.WrongState, match="em andamento"):
+        deletions.deletion_request_retry(deletion_id=deletion.pk, actor=people["admin"])
+    later = timezone.now() + dt.timedelta(minutes=31)
+    monkeypatch.setattr(timezone, "now", lambda: later)  # a dead worker is silence over time
+    deletions.deletion_request_retry(deletion_id=deletion.pk, actor=people["admin"])
+    assert deletions.deletion_request_execute(deletion_id=deletion.pk) == Status.DONE
+    assert sim.stats()["delete_calls"] == [[ids[0]], [ids[1]]], "only what was still there"

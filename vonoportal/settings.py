@@ -202,6 +202,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DELETION_REQUEST_TTL_HOURS = int(_integer("DELETION_REQUEST_TTL_HOURS", 24, minimum=1) or 24)
 DELETION_STEP_UP_MINUTES = int(_integer("DELETION_STEP_UP_MINUTES", 15, minimum=1) or 15)
 DELETION_CHUNK_SIZE = int(_integer("DELETION_CHUNK_SIZE", 50, minimum=1) or 50)
+# A run silent for this long is taken for dead (worker killed) and may be resumed by an admin.
+DELETION_STUCK_MINUTES = int(_integer("DELETION_STUCK_MINUTES", 30, minimum=1) or 30)
 
 # --- The Vono API -----------------------------------------------------------------------
 VONO_BASE_URL = _required("VONO_BASE_URL").rstrip("/")
