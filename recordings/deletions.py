@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -183,7 +183,7 @@ def deletion_request_create(
         kind, filter_json = DeletionRequest.Kind.IDS, {"ids": id_list}
     elif filters is not None:
         if scope is not None:
-            filters = vono.RecordingFilter(**{**_fields(filters), "customer_id": scope})
+            filters = replace(filters, customer_id=scope)
         preview = preview_filter(filters=filters)
         kind, filter_json = DeletionRequest.Kind.FILTER, filters_as_json(filters)
     else:
@@ -214,13 +214,6 @@ def deletion_request_create(
         },
     )
     return deletion
-
-
-def _fields(filters: vono.RecordingFilter) -> dict[str, Any]:
-    return {
-        name: getattr(filters, name)
-        for name in ("date_ini", "date_end", "time_ini", "time_end", "id_record", "customer_id")
-    }
 
 
 # --- deciding -----------------------------------------------------------------------------------
