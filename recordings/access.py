@@ -20,7 +20,7 @@ def check_requested_scope(request: HttpRequest) -> None:
     scope = scope_of(request.user)
     asked = request.GET.get("customer_id", "").strip()
     if scope is not None and asked and asked != str(scope):
-        from recordings import audit
+        from audit import services as audit
 
         audit.record_event(
             action=audit.Action.ACCESS_DENIED,

@@ -9,6 +9,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """The pending-approvals badge in the navigation, for approvers."""
     if getattr(request, "htmx", False):
         return {}
-    from recordings.deletion_views import pending_count
+    from deletions.selectors import pending_count
 
-    return {"pending_approvals": pending_count(request)}
+    return {"pending_approvals": pending_count(request.user)}

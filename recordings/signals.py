@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.http import HttpRequest
 
-from recordings import audit
+from audit import services as audit
 
 AUTH_AT = "auth_at"
 

@@ -5,7 +5,6 @@ import math
 import re
 from contextlib import ExitStack
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
@@ -21,31 +20,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from recordings import access, audit, deletions, peaks, streaming, vono
+from audit import services as audit
+from recordings import access, peaks, streaming, vono
 from recordings.export import csv_lines, export_filename
-from recordings.forms import FILTER_FIELDS, RecordingFilterForm
+from recordings.forms import RecordingFilterForm
+from recordings.pages import list_query, upstream_message
 
 logger = logging.getLogger(__name__)
-
-
-def upstream_message(exc: vono.VonoError) -> str:
-    """What a person is told when Vono fails: calm, in their language, never a URL."""
-    logger.warning("Vono request failed: %s", exc)
-    if isinstance(exc, vono.VonoRejected):
-        return _("O Vono recusou a consulta: %(reason)s") % {"reason": exc.reason}
-    if isinstance(exc, vono.VonoProtocolError):
-        return _(
-            "O Vono respondeu algo que não conseguimos entender. Tente de novo; se persistir, "
-            "avise a equipe técnica."
-        )
-    return _("O Vono não respondeu a tempo ou está fora do ar. Tente de novo em instantes.")
-
-
-def list_query(form: RecordingFilterForm, **overrides: Any) -> str:
-    """The current view's query string, with some values replaced: shareable links."""
-    data = {name: form.data.get(name, "") for name in (*FILTER_FIELDS, "per_page", "page")}
-    data.update({k: str(v) for k, v in overrides.items()})
-    return urlencode({k: v for k, v in data.items() if v != "" or k in ("date_ini", "date_end")})
 
 
 def _pager(form: RecordingFilterForm, page: vono.RecordingPage) -> dict[str, Any]:
@@ -95,7 +76,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
             request=request,
             customer_id=filters.customer_id,
             details={
-                **deletions.filters_as_json(filters),
+                **filters.as_json(),
                 "page": form.page_number,
                 "per_page": form.page_size,
             },
@@ -128,7 +109,7 @@ def recording_export(request: HttpRequest) -> HttpResponseBase:
         action=audit.Action.EXPORT,
         request=request,
         customer_id=filters.customer_id,
-        details={**deletions.filters_as_json(filters), "rows": first.total_records},
+        details={**filters.as_json(), "rows": first.total_records},
     )
     response = StreamingHttpResponse(
         csv_lines(first, filters, page_size), content_type="text/csv; charset=utf-8"

@@ -119,6 +119,34 @@ class RecordingFilter:
             params["id_record"] = str(self.id_record)
         return params
 
+    def as_json(self) -> dict[str, Any]:
+        """The filter as stored with a deletion request or an audit event."""
+        return {
+            "date_ini": self.date_ini.isoformat() if self.date_ini else None,
+            "date_end": self.date_end.isoformat() if self.date_end else None,
+            "time_ini": self.time_ini.isoformat() if self.time_ini else None,
+            "time_end": self.time_end.isoformat() if self.time_end else None,
+            "id_record": self.id_record,
+            "customer_id": self.customer_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RecordingFilter:
+        def date(name: str) -> dt.date | None:
+            return dt.date.fromisoformat(data[name]) if data.get(name) else None
+
+        def time(name: str) -> dt.time | None:
+            return dt.time.fromisoformat(data[name]) if data.get(name) else None
+
+        return cls(
+            date_ini=date("date_ini"),
+            date_end=date("date_end"),
+            time_ini=time("time_ini"),
+            time_end=time("time_end"),
+            id_record=data.get("id_record"),
+            customer_id=data.get("customer_id"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RecordingStream:

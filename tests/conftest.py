@@ -36,10 +36,10 @@ def _empty_cache() -> None:
 
 
 def _truncate_audit_between_live_tests() -> None:
-    """Live-server tests empty the database with TRUNCATE after each test; the audit table
-    refuses TRUNCATE (a PostgreSQL trigger), so that one legitimate truncate runs with the
-    trigger ignored, through pgtrigger's own switch."""
-    import pgtrigger
+    """Live-server tests empty the database with TRUNCATE after each test; the audit tables
+    refuse TRUNCATE (PostgreSQL triggers that obey no session setting). The suite connects as
+    a superuser, the one role that may switch every trigger off for its session
+    (``session_replication_role``), as a DBA restoring a test database would."""
     from django.db import connection
     from django.test import TransactionTestCase
 
@@ -48,8 +48,13 @@ def _truncate_audit_between_live_tests() -> None:
     def teardown(self: TransactionTestCase) -> None:
         if connection.vendor != "postgresql":
             return original(self)
-        with pgtrigger.ignore("recordings.AuditEvent:append_only_truncate"):
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
             return original(self)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET session_replication_role")
 
     TransactionTestCase._fixture_teardown = teardown  # type: ignore[method-assign]
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from audit.models import AuditEvent
 from recordings import streaming, vono
-from recordings.models import AuditEvent
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 

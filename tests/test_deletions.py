@@ -12,8 +12,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from recordings import deletions, vono
-from recordings.models import AuditEvent, DeletionItem, DeletionRequest
+from audit.models import AuditEvent
+from deletions import services as deletions
+from deletions.models import DeletionItem, DeletionRequest
+from recordings import vono
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 

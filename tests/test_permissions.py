@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from recordings import deletions
+from deletions import services as deletions
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 
@@ -168,30 +168,6 @@ def test_scoped_export_holds_only_their_subscriber(
     assert lines
     assert {line.rsplit(";", 1)[1] for line in lines} == {"12"}
     assert len(lines) == sim.list("limit=1", path="/12")["total_records"]
-
-
-def test_admins_set_a_users_scope_in_the_django_admin(client: Client, db: None) -> None:
-    target = make_user("agent", "Supervisores")
-    admin = make_user("boss", "Administradores", is_staff=True)
-    client.force_login(admin)
-    page = client.get(f"/admin/recordings/user/{target.pk}/change/")
-    assert page.status_code == 200
-    assert 'name="customer_id"' in page.content.decode()
-    form = page.context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(
-        customer_id="21",
-        groups=[g.pk for g in target.groups.all()],
-        date_joined_0=target.date_joined.strftime("%Y-%m-%d"),
-        date_joined_1=target.date_joined.strftime("%H:%M:%S"),
-    )
-    data.pop("user_permissions", None)
-    data.pop("last_login", None)
-    data.pop("password", None)
-    response = client.post(f"/admin/recordings/user/{target.pk}/change/", data)
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    target.refresh_from_db()
-    assert target.customer_id == 21
 
 
 def test_supervisors_cannot_reach_the_django_admin(client: Client, db: None) -> None:

@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "pgtrigger",
     "django_tasks_db",
     "recordings",
+    "audit",
+    "deletions",
 ]
 
 MIDDLEWARE = [

@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic.base import RedirectView
 
-from recordings import audit_views, views
+from audit import views as audit_views
+from recordings import views
 from recordings.forms import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -18,7 +19,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("recordings/", include("recordings.urls")),
-    path("deletions/", include("recordings.deletion_urls")),
+    path("deletions/", include("deletions.urls")),
     path("audit/", audit_views.audit_list, name="audit_list"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -21,8 +21,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from recordings import access, audit, vono
-from recordings.models import DeletionItem, DeletionRequest
+from audit import services as audit
+from deletions.models import DeletionItem, DeletionRequest
+from recordings import access, vono
 
 logger = logging.getLogger(__name__)
 Status = DeletionRequest.Status
@@ -133,34 +134,6 @@ def preview_filter(*, filters: vono.RecordingFilter) -> Preview:
     )
 
 
-def filters_as_json(filters: vono.RecordingFilter) -> dict[str, Any]:
-    return {
-        "date_ini": filters.date_ini.isoformat() if filters.date_ini else None,
-        "date_end": filters.date_end.isoformat() if filters.date_end else None,
-        "time_ini": filters.time_ini.isoformat() if filters.time_ini else None,
-        "time_end": filters.time_end.isoformat() if filters.time_end else None,
-        "id_record": filters.id_record,
-        "customer_id": filters.customer_id,
-    }
-
-
-def filters_from_json(data: dict[str, Any]) -> vono.RecordingFilter:
-    def date(name: str) -> dt.date | None:
-        return dt.date.fromisoformat(data[name]) if data.get(name) else None
-
-    def time(name: str) -> dt.time | None:
-        return dt.time.fromisoformat(data[name]) if data.get(name) else None
-
-    return vono.RecordingFilter(
-        date_ini=date("date_ini"),
-        date_end=date("date_end"),
-        time_ini=time("time_ini"),
-        time_end=time("time_end"),
-        id_record=data.get("id_record"),
-        customer_id=data.get("customer_id"),
-    )
-
-
 @transaction.atomic
 def deletion_request_create(
     *,
@@ -185,7 +158,7 @@ def deletion_request_create(
         if scope is not None:
             filters = replace(filters, customer_id=scope)
         preview = preview_filter(filters=filters)
-        kind, filter_json = DeletionRequest.Kind.FILTER, filters_as_json(filters)
+        kind, filter_json = DeletionRequest.Kind.FILTER, filters.as_json()
     else:
         raise NotAllowed(_("Escolha gravações ou um filtro."))
     now = timezone.now()
@@ -280,7 +253,7 @@ def _fresh_ids(deletion: DeletionRequest) -> list[int]:
             except vono.VonoNotFound:
                 continue
         return present
-    filters = filters_from_json(deletion.filters)
+    filters = vono.RecordingFilter.from_json(deletion.filters)
     return [
         r.record_id for r in client.iter_recordings(filters, page_size=settings.VONO_PAGE_LIMIT)
     ]
@@ -289,7 +262,7 @@ def _fresh_ids(deletion: DeletionRequest) -> list[int]:
 def fresh_count(deletion: DeletionRequest) -> int:
     """How many of the request's recordings the upstream holds right now."""
     if deletion.kind == DeletionRequest.Kind.FILTER:
-        filters = filters_from_json(deletion.filters)
+        filters = vono.RecordingFilter.from_json(deletion.filters)
         return vono.get_client().list_recordings(filters, limit=1).total_records
     return len(_fresh_ids(deletion))
 
@@ -313,7 +286,7 @@ def deletion_request_approve(
     recordings; signed in within the last minutes (or re-enters the password); and the
     upstream still holds exactly the snapshot's count. A filter becomes explicit ids here.
     """
-    from recordings.tasks import execute_deletion
+    from deletions.tasks import execute_deletion
 
     if not actor.has_perm("recordings.approve_deletion"):
         raise NotAllowed(_("Você não pode aprovar exclusões."))
@@ -460,7 +433,7 @@ def deletion_request_retry(
     *, deletion_id: int, actor: Any, request: HttpRequest | None = None
 ) -> DeletionRequest:
     """Queue a partial or failed request again: it deletes only what remains."""
-    from recordings.tasks import execute_deletion
+    from deletions.tasks import execute_deletion
 
     if not actor.has_perm("recordings.approve_deletion"):
         raise NotAllowed(_("Você não pode executar exclusões."))

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from audit.models import AuditEvent
 from recordings.export import BOM, Echo, csv_cell
-from recordings.models import AuditEvent
 
 
 class AuditFilterForm(forms.Form):

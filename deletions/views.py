@@ -11,32 +11,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from recordings import access, deletions, vono
+from deletions import selectors
+from deletions import services as deletions
+from deletions.models import DeletionItem, DeletionRequest
+from recordings import access, vono
 from recordings.forms import RecordingFilterForm
-from recordings.models import DeletionItem, DeletionRequest
+from recordings.pages import list_query, upstream_message
 from recordings.signals import AUTH_AT, auth_age_seconds
-from recordings.views import list_query, upstream_message
+from vonoportal.http import AuthedRequest
 
 logger = logging.getLogger(__name__)
-
-
-def _visible(request: HttpRequest) -> QuerySet[DeletionRequest]:
-    """Approvers see every request of their scope; others only their own."""
-    user = request.user
-    queryset = DeletionRequest.objects.select_related("requested_by", "decided_by")
-    scope = access.scope_of(user)
-    if scope is not None:
-        queryset = queryset.filter(customer_id=scope)
-    if not user.has_perm("recordings.approve_deletion"):
-        queryset = queryset.filter(requested_by_id=user.pk)
-    return queryset
 
 
 def _can_use_deletions(user: Any) -> bool:
@@ -47,11 +36,11 @@ def _can_use_deletions(user: Any) -> bool:
 
 @require_GET
 @login_required
-def deletion_list(request: HttpRequest) -> HttpResponse:
+def deletion_list(request: AuthedRequest) -> HttpResponse:
     if not _can_use_deletions(request.user):
         raise PermissionDenied
     deletions.deletion_requests_expire_due()
-    visible = _visible(request)
+    visible = selectors.visible_requests(request.user)
     return render(
         request,
         "deletions/list.html",
@@ -65,7 +54,7 @@ def deletion_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 @permission_required("recordings.request_deletion", raise_exception=True)
-def deletion_new(request: HttpRequest) -> HttpResponse:
+def deletion_new(request: AuthedRequest) -> HttpResponse:
     """Confirm what will go (GET), then create the request (POST)."""
     data = request.POST if request.method == "POST" else request.GET
     access.check_requested_scope(request)
@@ -119,10 +108,10 @@ def deletion_new(request: HttpRequest) -> HttpResponse:
     return render(request, "deletions/new.html", context)
 
 
-def _get_visible(request: HttpRequest, pk: int) -> DeletionRequest:
+def _get_visible(request: AuthedRequest, pk: int) -> DeletionRequest:
     if not _can_use_deletions(request.user):
         raise PermissionDenied
-    deletion = _visible(request).filter(pk=pk).first()
+    deletion = selectors.visible_requests(request.user).filter(pk=pk).first()
     if deletion is None:
         raise Http404
     return deletion
@@ -130,18 +119,18 @@ def _get_visible(request: HttpRequest, pk: int) -> DeletionRequest:
 
 @require_GET
 @login_required
-def deletion_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def deletion_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     deletion = _get_visible(request, pk)
     if deletions.deletion_requests_expire_due():
         deletion.refresh_from_db()
     context = _detail_context(request, deletion)
     template = "deletions/detail.html"
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         template += "#progress"
     return render(request, template, context)
 
 
-def _detail_context(request: HttpRequest, deletion: DeletionRequest) -> dict[str, Any]:
+def _detail_context(request: AuthedRequest, deletion: DeletionRequest) -> dict[str, Any]:
     user = request.user
     counts: dict[str, int] = {}
     for outcome in deletion.items.values_list("outcome", flat=True):
@@ -175,7 +164,7 @@ def _detail_context(request: HttpRequest, deletion: DeletionRequest) -> dict[str
     return context
 
 
-def _decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def _decide(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     deletion = _get_visible(request, pk)
     try:
         if action == "approve":
@@ -217,37 +206,23 @@ def _decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def deletion_approve(request: HttpRequest, pk: int) -> HttpResponse:
+def deletion_approve(request: AuthedRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, "approve")
 
 
 @require_POST
 @login_required
-def deletion_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def deletion_reject(request: AuthedRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, "reject")
 
 
 @require_POST
 @login_required
-def deletion_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def deletion_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, "cancel")
 
 
 @require_POST
 @login_required
-def deletion_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def deletion_retry(request: AuthedRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, "retry")
-
-
-def pending_count(request: HttpRequest) -> int:
-    """Pending requests an approver could act on (for the navigation badge)."""
-    user = request.user
-    if not user.is_authenticated or not user.has_perm("recordings.approve_deletion"):
-        return 0
-    return (
-        _visible(request)
-        .filter(status=DeletionRequest.Status.PENDING)
-        .exclude(requested_by=user)
-        .exclude(expires_at__lte=timezone.now())
-        .count()
-    )

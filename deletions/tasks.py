@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.tasks import task
 
-from recordings import deletions
+from deletions import services as deletions
 
 
 @task()

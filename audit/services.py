@@ -17,7 +17,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from recordings.models import AuditChainHead, AuditEvent
+from audit.models import AuditChainHead, AuditEvent
 from recordings.redaction import redact
 from recordings.throttle import client_ip
 

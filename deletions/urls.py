@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recordings import deletion_views
+from deletions import views as deletion_views
 
 urlpatterns = [
     path("", deletion_views.deletion_list, name="deletion_list"),

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recordings.audit import verify_chain
+from audit.services import verify_chain
 
 
 class Command(BaseCommand):

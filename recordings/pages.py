@@ -1,0 +1,34 @@
+"""Helpers shared by the pages of several apps: shareable list links, calm upstream words."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from django.utils.translation import gettext as _
+
+from recordings import vono
+from recordings.forms import FILTER_FIELDS, RecordingFilterForm
+
+logger = logging.getLogger(__name__)
+
+
+def upstream_message(exc: vono.VonoError) -> str:
+    """What a person is told when Vono fails: calm, in their language, never a URL."""
+    logger.warning("Vono request failed: %s", exc)
+    if isinstance(exc, vono.VonoRejected):
+        return _("O Vono recusou a consulta: %(reason)s") % {"reason": exc.reason}
+    if isinstance(exc, vono.VonoProtocolError):
+        return _(
+            "O Vono respondeu algo que não conseguimos entender. Tente de novo; se persistir, "
+            "avise a equipe técnica."
+        )
+    return _("O Vono não respondeu a tempo ou está fora do ar. Tente de novo em instantes.")
+
+
+def list_query(form: RecordingFilterForm, **overrides: Any) -> str:
+    """The current view's query string, with some values replaced: shareable links."""
+    data = {name: form.data.get(name, "") for name in (*FILTER_FIELDS, "per_page", "page")}
+    data.update({k: str(v) for k, v in overrides.items()})
+    return urlencode({k: v for k, v in data.items() if v != "" or k in ("date_ini", "date_end")})
