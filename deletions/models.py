@@ -76,6 +76,8 @@ class DeletionRequest(models.Model):
     )
     decided_at = models.DateTimeField(_("decidido em"), null=True, blank=True)
     decision_note = models.TextField(_("observação da decisão"), blank=True)
+    # How many recordings the upstream held when an approval found the count changed (stale).
+    fresh_count = models.PositiveIntegerField(_("contagem no Vono"), null=True, blank=True)
     started_at = models.DateTimeField(_("início"), null=True, blank=True)
     finished_at = models.DateTimeField(_("fim"), null=True, blank=True)
     runs = models.PositiveIntegerField(_("execuções"), default=0)

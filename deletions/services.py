@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from audit import services as audit
 from deletions.models import DeletionItem, DeletionRequest
 from recordings import access, vono
+from recordings.models import User
 
 logger = logging.getLogger(__name__)
 Status = DeletionRequest.Status
@@ -66,6 +67,16 @@ class WrongState(DeletionError):
     code = "state"
 
 
+class AlreadyPending(DeletionError):
+    """The same recordings already wait in another pending request (``existing``)."""
+
+    code = "duplicate"
+
+    def __init__(self, message: str, existing: DeletionRequest) -> None:
+        super().__init__(message)
+        self.existing = existing
+
+
 # --- asking ----------------------------------------------------------------------------------
 
 
@@ -95,7 +106,7 @@ def _row(recording: vono.Recording) -> dict[str, Any]:
     }
 
 
-def preview_ids(*, user: Any, ids: Iterable[int]) -> Preview:
+def preview_ids(*, user: User, ids: Iterable[int]) -> Preview:
     """The recordings chosen by id, each looked up within the user's scope.
 
     An id the user cannot see raises NotAllowed: nobody asks to delete what they cannot see.
@@ -137,7 +148,7 @@ def preview_filter(*, filters: vono.RecordingFilter) -> Preview:
 @transaction.atomic
 def deletion_request_create(
     *,
-    actor: Any,
+    actor: User,
     reason: str,
     ids: Iterable[int] | None = None,
     filters: vono.RecordingFilter | None = None,
@@ -161,6 +172,26 @@ def deletion_request_create(
         kind, filter_json = DeletionRequest.Kind.FILTER, filters.as_json()
     else:
         raise NotAllowed(_("Escolha gravações ou um filtro."))
+    # One request at a time per person (a double click or a replayed POST waits here), and
+    # never a second pending request for the same recordings.
+    User.objects.select_for_update().filter(pk=actor.pk).exists()
+    existing = (
+        DeletionRequest.objects.filter(
+            status=Status.PENDING,
+            kind=kind,
+            customer_id=scope,
+            filters=filter_json,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("requested_at")
+        .first()
+    )
+    if existing is not None:
+        raise AlreadyPending(
+            _("Já existe um pedido aguardando aprovação para estas gravações: #%(pk)s.")
+            % {"pk": existing.pk},
+            existing,
+        )
     now = timezone.now()
     deletion = DeletionRequest.objects.create(
         kind=kind,
@@ -274,7 +305,7 @@ def needs_step_up(auth_age_seconds: float | None) -> bool:
 def deletion_request_approve(
     *,
     deletion_id: int,
-    actor: Any,
+    actor: User,
     typed_count: str,
     password: str = "",
     auth_age_seconds: float | None,
@@ -294,7 +325,7 @@ def deletion_request_approve(
     # Ask the upstream before taking any lock: the check can take seconds.
     with transaction.atomic():
         deletion = _locked(deletion_id)
-        _check_can_decide(deletion, actor, request)
+        _check_can_decide(deletion, actor)
         if "".join(ch for ch in typed_count if ch.isdigit()) != str(deletion.count):
             raise ConfirmationMismatch(
                 _("Digite o número de gravações (%(count)s) para confirmar.")
@@ -308,24 +339,19 @@ def deletion_request_approve(
     ids = _fresh_ids(deletion)
     with transaction.atomic():
         deletion = _locked(deletion_id)
-        _check_can_decide(deletion, actor, request)
+        _check_can_decide(deletion, actor)
         if len(ids) != deletion.count:
-            _move(
-                deletion,
-                Status.STALE,
-                decided_by=actor,
-                decided_at=timezone.now(),
-                decision_note=f"fresh count {len(ids)} != {deletion.count}",
-            )
+            # Nobody decided this: the upstream changed under the request.
+            _move(deletion, Status.STALE, decided_at=timezone.now(), fresh_count=len(ids))
             audit.record_event(
-                action=Action.DELETION_REJECTED,
+                action=Action.DELETION_STALE,
                 request=request,
                 actor=actor,
                 customer_id=deletion.customer_id,
                 outcome="count_changed",
                 details={"request": deletion.pk, "snapshot": deletion.count, "fresh": len(ids)},
             )
-            error = CountChanged(
+            error: DeletionError | None = CountChanged(
                 _(
                     "O Vono tem agora %(fresh)s gravações para este pedido, e o pedido tinha "
                     "%(count)s. Nada foi excluído: peça de novo."
@@ -354,24 +380,74 @@ def deletion_request_approve(
     return deletion
 
 
-def _check_can_decide(deletion: DeletionRequest, actor: Any, request: HttpRequest | None) -> None:
+def _check_can_decide(deletion: DeletionRequest, actor: User) -> None:
+    """Raise unless ``actor`` may approve or reject ``deletion`` now (four eyes, scope)."""
+    if not actor.has_perm("recordings.approve_deletion"):
+        raise NotAllowed(_("Você não pode aprovar nem rejeitar exclusões."))
     if deletion.status == Status.PENDING and timezone.now() >= deletion.expires_at:
         raise Expired(_("Este pedido expirou sem aprovação: peça de novo."))
     if deletion.status != Status.PENDING:
         raise WrongState(
-            _("Este pedido já está %(status)s.") % {"status": deletion.get_status_display()}
+            _("Este pedido não aguarda mais decisão (situação: %(status)s).")
+            % {"status": deletion.get_status_display()}
         )
     if deletion.requested_by_id == actor.pk:
         raise FourEyes(
             _("Quem pede uma exclusão não pode aprová-la: outra pessoa precisa aprovar.")
         )
+    _check_scope(deletion, actor)
+
+
+def _check_scope(deletion: DeletionRequest, actor: User) -> None:
     scope = access.scope_of(actor)
     if scope is not None and deletion.customer_id != scope:
         raise NotAllowed(_("Este pedido é de outro assinante."))
 
 
+def _check_can_retry(deletion: DeletionRequest, actor: User) -> None:
+    """Only a run that ended short, or one whose worker died, runs again; never a pending one."""
+    if not actor.has_perm("recordings.approve_deletion"):
+        raise NotAllowed(_("Você não pode executar exclusões."))
+    _check_scope(deletion, actor)
+    if deletion.status == Status.RUNNING and not is_stuck(deletion):
+        raise WrongState(_("Esta exclusão está em andamento."))
+    if deletion.status not in (Status.PARTIAL, Status.FAILED, Status.RUNNING):
+        raise WrongState(_("Só uma exclusão concluída em parte ou que falhou pode rodar de novo."))
+    if deletion.requested_by_id == actor.pk:
+        raise FourEyes(_("Quem pediu a exclusão não pode executá-la de novo."))
+
+
+def _check_can_cancel(deletion: DeletionRequest, actor: User) -> None:
+    if deletion.requested_by_id != actor.pk:
+        raise NotAllowed(_("Só quem pediu pode cancelar o pedido."))
+    if deletion.status != Status.PENDING:
+        raise WrongState(
+            _("Este pedido não aguarda mais decisão (situação: %(status)s).")
+            % {"status": deletion.get_status_display()}
+        )
+
+
+def _allowed(check: Callable[[DeletionRequest, User], None]) -> Callable[..., bool]:
+    def allowed(deletion: DeletionRequest, actor: User) -> bool:
+        try:
+            check(deletion, actor)
+        except DeletionError:
+            return False
+        return True
+
+    return allowed
+
+
+can_decide = _allowed(_check_can_decide)
+can_decide.__doc__ = "Whether ``actor`` may approve or reject ``deletion`` now."
+can_retry = _allowed(_check_can_retry)
+can_retry.__doc__ = "Whether ``actor`` may run ``deletion`` again now."
+can_cancel = _allowed(_check_can_cancel)
+can_cancel.__doc__ = "Whether ``actor`` may withdraw ``deletion`` now."
+
+
 def deletion_request_reject(
-    *, deletion_id: int, actor: Any, reason: str, request: HttpRequest | None = None
+    *, deletion_id: int, actor: User, reason: str, request: HttpRequest | None = None
 ) -> DeletionRequest:
     """An approver turns a pending request down, saying why."""
     if not actor.has_perm("recordings.approve_deletion"):
@@ -384,9 +460,10 @@ def deletion_request_reject(
 
 
 def _reject(
-    deletion_id: int, actor: Any, reason: str, request: HttpRequest | None
+    deletion_id: int, actor: User, reason: str, request: HttpRequest | None
 ) -> DeletionRequest:
     deletion = _locked(deletion_id)
+    _check_can_decide(deletion, actor)
     _move(
         deletion,
         Status.REJECTED,
@@ -405,18 +482,18 @@ def _reject(
 
 
 def deletion_request_cancel(
-    *, deletion_id: int, actor: Any, request: HttpRequest | None = None
+    *, deletion_id: int, actor: User, request: HttpRequest | None = None
 ) -> DeletionRequest:
     """The requester withdraws a request that is still pending."""
-    if DeletionRequest.objects.get(pk=deletion_id).requested_by_id != actor.pk:
-        raise NotAllowed(_("Só quem pediu pode cancelar o pedido."))
+    _check_can_cancel(DeletionRequest.objects.get(pk=deletion_id), actor)
     _expire_first(deletion_id, request)
     with transaction.atomic():
         return _cancel(deletion_id, actor, request)
 
 
-def _cancel(deletion_id: int, actor: Any, request: HttpRequest | None) -> DeletionRequest:
+def _cancel(deletion_id: int, actor: User, request: HttpRequest | None) -> DeletionRequest:
     deletion = _locked(deletion_id)
+    _check_can_cancel(deletion, actor)
     _move(deletion, Status.CANCELLED, decided_by=actor, decided_at=timezone.now())
     audit.record_event(
         action=Action.DELETION_CANCELLED,
@@ -430,23 +507,24 @@ def _cancel(deletion_id: int, actor: Any, request: HttpRequest | None) -> Deleti
 
 @transaction.atomic
 def deletion_request_retry(
-    *, deletion_id: int, actor: Any, request: HttpRequest | None = None
+    *, deletion_id: int, actor: User, request: HttpRequest | None = None
 ) -> DeletionRequest:
-    """Queue a partial or failed request again: it deletes only what remains."""
+    """Queue a partial, failed or stuck request again: it deletes only what remains.
+
+    It never widens what was approved: the items were fixed at approval, and a pending
+    request can only be approved, never retried into running.
+    """
     from deletions.tasks import execute_deletion
 
-    if not actor.has_perm("recordings.approve_deletion"):
-        raise NotAllowed(_("Você não pode executar exclusões."))
     deletion = _locked(deletion_id)
-    if deletion.status == Status.RUNNING and not is_stuck(deletion):
-        raise WrongState(_("Esta exclusão está em andamento."))
+    _check_can_retry(deletion, actor)
     _move(deletion, Status.APPROVED)
     audit.record_event(
-        action=Action.DELETION_APPROVED,
+        action=Action.DELETION_RETRIED,
         request=request,
         actor=actor,
         customer_id=deletion.customer_id,
-        details={"request": deletion.pk, "retry": True},
+        details={"request": deletion.pk, "run": deletion.runs + 1},
     )
     execute_deletion.enqueue(deletion.pk)
     return deletion

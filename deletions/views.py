@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -74,6 +75,7 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
         "whole_filter": whole_filter,
         "filter_query": list_query(form, page=""),
         "filters": filters,
+        "reason": data.get("reason", "")[:2000],
     }
     try:
         if request.method == "POST":
@@ -94,6 +96,9 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
             else deletions.preview_ids(user=request.user, ids=ids)
         )
         context["preview"] = preview
+    except deletions.AlreadyPending as exc:
+        context["refusal"] = str(exc)
+        context["existing"] = exc.existing
     except deletions.NotAllowed as exc:
         context["refusal"] = str(exc)
         if request.method == "POST":  # show again what was about to be asked
@@ -143,20 +148,14 @@ def _detail_context(request: AuthedRequest, deletion: DeletionRequest) -> dict[s
         "total_items": sum(counts.values()),
         "problems": deletion.items.exclude(outcome__in=["deleted", "absent", "pending"])[:200],
         "running": deletion.status in (Status.APPROVED, Status.RUNNING),
-        "can_approve": (
-            deletion.status == Status.PENDING
-            and user.has_perm("recordings.approve_deletion")
-            and deletion.requested_by_id != user.pk
-        ),
-        "own_pending": deletion.status == Status.PENDING and deletion.requested_by_id == user.pk,
-        "can_retry": (
-            (deletion.status in (Status.PARTIAL, Status.FAILED) or deletions.is_stuck(deletion))
-            and user.has_perm("recordings.approve_deletion")
-        ),
+        "can_approve": deletions.can_decide(deletion, user),
+        "can_cancel": deletions.can_cancel(deletion, user),
+        "can_retry": deletions.can_retry(deletion, user),
+        "ask_again": _ask_again_query(deletion) if deletion.status == Status.STALE else None,
         "step_up": deletions.needs_step_up(auth_age_seconds(request)),
         "step_up_minutes": settings.DELETION_STEP_UP_MINUTES,
     }
-    if deletion.status == Status.PENDING and user.has_perm("recordings.approve_deletion"):
+    if deletions.can_decide(deletion, user):
         try:
             context["fresh_count"] = deletions.fresh_count(deletion)
         except vono.VonoError as exc:
@@ -197,6 +196,12 @@ def _decide(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
                 deletion_id=deletion.pk, actor=request.user, request=request
             )
             messages.success(request, _("A exclusão vai rodar de novo, só para o que falta."))
+    except (deletions.ConfirmationMismatch, deletions.StepUpRequired) as exc:
+        # Shown again in place, with the count as typed: only the password is asked again.
+        deletion.refresh_from_db()
+        context = _detail_context(request, deletion)
+        context.update(decide_error=str(exc), typed_count=request.POST.get("typed_count", ""))
+        return render(request, "deletions/detail.html", context, status=400)
     except deletions.DeletionError as exc:
         messages.error(request, str(exc))
     except vono.VonoError as exc:
@@ -226,3 +231,17 @@ def deletion_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 def deletion_retry(request: AuthedRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, "retry")
+
+
+def _ask_again_query(deletion: DeletionRequest) -> str:
+    """The new-request page, filled in with what this request asked for."""
+    if deletion.kind == DeletionRequest.Kind.IDS:
+        query: dict[str, Any] = {"ids": deletion.filters.get("ids", [])}
+    else:
+        saved = vono.RecordingFilter.from_json(deletion.filters)
+        query = {k: v for k, v in saved.params().items() if v}
+        query["all"] = "1"
+        if saved.customer_id is not None:
+            query["customer_id"] = saved.customer_id
+    query["reason"] = deletion.reason
+    return urlencode(query, doseq=True)
