@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import ipaddress
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit import chain
 from audit.models import AuditChainHead, AuditEvent
+from recordings.models import User
 from recordings.redaction import redact
 from recordings.throttle import client_ip
 
@@ -36,25 +34,31 @@ def record_event(
 ) -> AuditEvent:
     """Append one event to the chain. Call it inside the transaction of the change it records.
 
-    The actor defaults to the request's user; details are stored as given, after masking
-    anything that looks like the Vono credentials. Writers take the chain head's row lock in
-    turn, so concurrent events are appended one after another and the chain never forks.
+    The actor defaults to the request's user, the subscriber to the actor's scope (so a
+    scoped admin sees their colleagues' events). Every text is cleaned first: the Vono
+    credentials masked, NUL bytes (which PostgreSQL refuses) dropped, lengths capped, so the
+    event is never lost to what a client sent. Writers take the chain head's row lock in turn,
+    so concurrent events are appended one after another and the chain never forks; a signed
+    checkpoint is written once the transaction commits.
     """
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
+    if customer_id is None:
+        customer_id = getattr(actor, "customer_id", None)
     ip = client_ip(request) if request is not None else ""
     event = AuditEvent(
         created_at=timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_username=getattr(actor, "username", "") or "",
+        actor_username=_text(getattr(actor, "username", "") or "", 150),
         action=str(action),
         record_ids=sorted({int(i) for i in record_ids}),
         customer_id=customer_id,
         details=_masked(details or {}),
         ip=_normalised_ip(ip),
-        user_agent=request.headers.get("User-Agent", "")[:300] if request is not None else "",
+        user_agent=_text(request.headers.get("User-Agent", ""), 300) if request else "",
         request_id=getattr(request, "request_id", "") if request is not None else "",
-        outcome=outcome,
+        outcome=_text(outcome, 32),
+        key_id=chain.current_key_id(),
     )
     with transaction.atomic():
         # The UPDATE takes the head row's lock (and SQLite's write lock) before the read.
@@ -64,78 +68,34 @@ def record_event(
         head = AuditChainHead.objects.get(pk=1)
         event.seq = head.seq + 1
         event.prev_hash = head.hash
-        event.hash = event_hash(event)
+        event.hash = chain.event_mac(event)
         event.save()
         AuditChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
+        if event.seq % settings.AUDIT_CHECKPOINT_EVERY == 0:
+            seq, mac = event.seq, event.hash
+            transaction.on_commit(lambda: chain.write_checkpoint(seq, mac))
     return event
 
 
-GENESIS = "0" * 64
+def verify_chain(batch: int = 2000) -> chain.Verification:
+    """Check the whole chain against its MACs and the signed checkpoints."""
+    return chain.verify_chain(batch)
 
 
-def canonical_content(event: AuditEvent) -> str:
-    """The event's content as hashed: every recorded field, in a fixed JSON form."""
-    created = event.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
-    return json.dumps(
-        {
-            "seq": event.seq,
-            "created_at": created,
-            "actor_id": event.actor_id,
-            "actor_username": event.actor_username,
-            "action": event.action,
-            "record_ids": list(event.record_ids),
-            "customer_id": event.customer_id,
-            "details": event.details,
-            "ip": event.ip,
-            "user_agent": event.user_agent,
-            "request_id": event.request_id,
-            "outcome": event.outcome,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
-def event_hash(event: AuditEvent) -> str:
-    """SHA-256 over the previous event's hash and this event's canonical content."""
-    return hashlib.sha256(f"{event.prev_hash}\n{canonical_content(event)}".encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class ChainBreak:
-    event_id: int | None
-    seq: int
-    reason: str
-
-
-def verify_chain(batch: int = 2000) -> tuple[int, ChainBreak | None]:
-    """Walk the whole chain in order; (events checked, the first break or None)."""
-    previous_hash, expected_seq, checked = GENESIS, 1, 0
-    last_seq = 0
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch):
-        if event.seq != expected_seq:
-            return checked, ChainBreak(
-                event.pk, event.seq, f"sequence jumps from {expected_seq - 1} to {event.seq}"
-            )
-        if event.prev_hash != previous_hash:
-            return checked, ChainBreak(event.pk, event.seq, "does not follow the event before it")
-        if event_hash(event) != event.hash:
-            return checked, ChainBreak(event.pk, event.seq, "content does not match its hash")
-        previous_hash, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
-        checked += 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and (head.seq, head.hash) != (last_seq, previous_hash):
-        return checked, ChainBreak(
-            None, head.seq, f"the newest events after #{last_seq} are missing"
-        )
-    return checked, None
+def visible_events(user: User) -> QuerySet[AuditEvent]:
+    """The events a user may read: all of them, or, for a user limited to one subscriber,
+    that subscriber's events and their own."""
+    events = AuditEvent.objects.select_related("actor").order_by("-seq")
+    scope = getattr(user, "customer_id", None)
+    if scope is not None:
+        events = events.filter(Q(customer_id=scope) | Q(actor_id=user.pk))
+    return events
 
 
 def _create_head() -> None:
     try:
         with transaction.atomic():
-            AuditChainHead.objects.create(pk=1, seq=0, hash=GENESIS)
+            AuditChainHead.objects.create(pk=1, seq=0, hash=chain.GENESIS)
     except IntegrityError:
         pass  # another writer created it first
 
@@ -166,11 +126,15 @@ def record_play_once(request: HttpRequest, *, record_id: int, customer_id: int |
     return True
 
 
+def _text(value: str, limit: int) -> str:
+    return redact(value.replace("\x00", ""))[:limit]
+
+
 def _masked(value: Any) -> Any:
     if isinstance(value, str):
-        return redact(value)
+        return redact(value.replace("\x00", ""))
     if isinstance(value, dict):
-        return {str(k): _masked(v) for k, v in value.items()}
+        return {_masked(str(k)): _masked(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_masked(v) for v in value]
     return value

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,8 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from audit import services as audit
 from audit.models import AuditEvent
 from recordings.export import BOM, Echo, csv_cell
+from vonoportal.http import AuthedRequest
 
 
 class AuditFilterForm(forms.Form):
@@ -50,8 +52,9 @@ class AuditFilterForm(forms.Form):
             self.add_error("date_end", _("A data final é anterior à data inicial."))
         return cleaned
 
-    def events(self) -> QuerySet[AuditEvent]:
-        events = AuditEvent.objects.select_related("actor").order_by("-seq")
+    def events(self, visible: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        """The visible events that match the filters."""
+        events = visible
         data = self.cleaned_data
         if data.get("actor"):
             events = events.filter(actor_username__icontains=data["actor"])
@@ -83,11 +86,13 @@ def _json_contains() -> bool:
 @require_GET
 @login_required
 @permission_required("recordings.view_audit_log", raise_exception=True)
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: AuthedRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     page = None
     if form.is_valid():
-        page = Paginator(form.events(), 50).get_page(request.GET.get("page"))
+        page = Paginator(form.events(audit.visible_events(request.user)), 50).get_page(
+            request.GET.get("page")
+        )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -98,7 +103,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @permission_required("recordings.view_audit_log", raise_exception=True)
-def audit_export(request: HttpRequest) -> HttpResponseBase:
+def audit_export(request: AuthedRequest) -> HttpResponseBase:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "audit/list.html", {"form": form}, status=400)
@@ -116,7 +121,8 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
         _("Hash"),
     ]
     response = StreamingHttpResponse(
-        _rows(header, form.events()), content_type="text/csv; charset=utf-8"
+        _rows(header, form.events(audit.visible_events(request.user))),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="auditoria.csv"'
     response["Cache-Control"] = "private, no-store"

@@ -28,6 +28,12 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _own_checkpoint_dir(settings: Any, tmp_path: Any) -> None:
+    """Each test's audit chain starts empty, and so do its signed checkpoints."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Throttle counters and cached pages must not leak from one test into the next."""
     from django.core.cache import cache

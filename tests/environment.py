@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import socket
+import tempfile
 
 
 def _free_port() -> int:
@@ -26,6 +27,9 @@ KEY = f"key-{secrets.token_hex(12)}"
 os.environ.update(
     {
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40),
+        "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
+        "AUDIT_HMAC_KEY_ID": "t1",
+        "AUDIT_CHECKPOINT_DIR": tempfile.mkdtemp(prefix="vonoportal-checkpoints-"),
         "DEBUG": "false",
         "VONO_BASE_URL": f"http://127.0.0.1:{SIM_PORT}/api",
         "VONO_API_TOKEN": TOKEN,

@@ -12,6 +12,7 @@ from tests.simulator import ROOT
 
 GOOD = {
     "SECRET_KEY": "x" * 50,
+    "AUDIT_HMAC_KEY": "a" * 40,
     "DEBUG": "false",
     "VONO_BASE_URL": "https://pbx.example.com.br/api",
     "VONO_API_TOKEN": "t" * 8,
@@ -21,7 +22,9 @@ GOOD = {
 
 def _start(**changes: str | None) -> subprocess.CompletedProcess[str]:
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("VONO_", "DATABASE_", "CACHE_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("VONO_", "DATABASE_", "CACHE_", "AUDIT_"))
     }
     env.update(GOOD)
     for name, value in changes.items():
@@ -63,6 +66,11 @@ def test_good_settings_start() -> None:
         ("DATABASE_URL", "nosuchdb://x", "DATABASE_URL is not a valid URL"),
         ("CACHE_URL", "nosuchcache://x", "CACHE_URL is not a valid URL"),
         ("SESSION_IDLE_MINUTES", "0", "SESSION_IDLE_MINUTES must be a whole number"),
+        ("AUDIT_HMAC_KEY", None, "AUDIT_HMAC_KEY is required unless DEBUG"),
+        ("AUDIT_HMAC_KEY", "x" * 50, "AUDIT_HMAC_KEY must differ from SECRET_KEY"),
+        ("AUDIT_HMAC_KEY_ID", "a-very-long-key-identifier", "AUDIT_HMAC_KEY_ID must be"),
+        ("AUDIT_HMAC_OLD_KEYS", "nokey", "AUDIT_HMAC_OLD_KEYS must read id:key"),
+        ("AUDIT_CHECKPOINT_EVERY", "0", "AUDIT_CHECKPOINT_EVERY must be a whole number"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(
@@ -75,4 +83,4 @@ def test_bad_settings_stop_start_up_naming_the_variable(
 
 
 def test_debug_runs_without_a_secret_key() -> None:
-    assert _start(SECRET_KEY=None, DEBUG="true").returncode == 0
+    assert _start(SECRET_KEY=None, AUDIT_HMAC_KEY=None, DEBUG="true").returncode == 0

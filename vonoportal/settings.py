@@ -207,6 +207,38 @@ DELETION_CHUNK_SIZE = int(_integer("DELETION_CHUNK_SIZE", 50, minimum=1) or 50)
 # A run silent for this long is taken for dead (worker killed) and may be resumed by an admin.
 DELETION_STUCK_MINUTES = int(_integer("DELETION_STUCK_MINUTES", 30, minimum=1) or 30)
 
+# --- The audit log ------------------------------------------------------------------------
+# Each event's MAC is keyed with AUDIT_HMAC_KEY, which never enters the database: someone who
+# holds only the database cannot recompute the chain after editing it. The key id is stored
+# with each event, so the key can be rotated; retired keys stay in AUDIT_HMAC_OLD_KEYS
+# ("id:key,id:key") to verify the events they signed.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+if not AUDIT_HMAC_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("AUDIT_HMAC_KEY is required unless DEBUG is true")
+    AUDIT_HMAC_KEY = "insecure-audit-key-only-for-debug"
+if AUDIT_HMAC_KEY == SECRET_KEY:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must differ from SECRET_KEY")
+AUDIT_HMAC_KEY_ID = env.str("AUDIT_HMAC_KEY_ID", default="1").strip()
+if not (0 < len(AUDIT_HMAC_KEY_ID) <= 16 and AUDIT_HMAC_KEY_ID.isascii()):
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY_ID must be 1 to 16 ASCII characters")
+AUDIT_HMAC_OLD_KEYS: dict[str, str] = {}
+for _entry in env.list("AUDIT_HMAC_OLD_KEYS", default=[]):
+    _old_id, _sep, _old_key = _entry.partition(":")
+    if not (_sep and _old_id.strip() and _old_key):
+        raise ImproperlyConfigured("AUDIT_HMAC_OLD_KEYS must read id:key,id:key")
+    AUDIT_HMAC_OLD_KEYS[_old_id.strip()] = _old_key
+if AUDIT_HMAC_KEY_ID in AUDIT_HMAC_OLD_KEYS:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY_ID is also named in AUDIT_HMAC_OLD_KEYS")
+# Signed checkpoints (sequence number and head MAC) are appended here, outside the database,
+# and logged on the "audit.checkpoint" logger for a SIEM: deleting the newest events is then
+# detected. Every instance appends to it; share it (a volume) or collect the log lines.
+AUDIT_CHECKPOINT_DIR = Path(
+    env.str("AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / "var" / "audit-checkpoints"))
+)
+# A checkpoint after every N events (1: every event).
+AUDIT_CHECKPOINT_EVERY = int(_integer("AUDIT_CHECKPOINT_EVERY", 1, minimum=1) or 1)
+
 # --- The Vono API -----------------------------------------------------------------------
 VONO_BASE_URL = _required("VONO_BASE_URL").rstrip("/")
 if urlsplit(VONO_BASE_URL).scheme not in ("http", "https") or not urlsplit(VONO_BASE_URL).netloc:
