@@ -6,9 +6,13 @@ from django.http import HttpRequest
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    """The pending-approvals badge in the navigation, for approvers."""
+    """The pending-approvals badges in the navigation, for approvers and access managers."""
     if getattr(request, "htmx", False):
         return {}
+    from accounts.selectors import pending_access_count
     from deletions.selectors import pending_count
 
-    return {"pending_approvals": pending_count(request.user)}
+    return {
+        "pending_approvals": pending_count(request.user),
+        "pending_access": pending_access_count(request.user),
+    }

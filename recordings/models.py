@@ -17,6 +17,9 @@ class User(AbstractUser):
         ),
     )
 
+    # Set when someone else sets the password: the user chooses their own at next sign-in.
+    must_change_password = models.BooleanField(_("deve trocar a senha"), default=False)
+
     class Meta:
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("usuário")

@@ -49,6 +49,8 @@ cat <<TXT
     qa           Revisores de QA
     admin        Administradores
     admin2       Administradores (a second approver)
+    access       Gestores de acesso (users, roles and scope)
+    access2      Gestores de acesso (a second access manager)
 
   A background worker carries out approved deletions.
   Ctrl-C stops everything.

@@ -259,7 +259,7 @@ def test_execution_deletes_by_ids_in_chunks(
 
 @pytest.mark.django_db(transaction=True)  # the worker closes connections between tasks
 def test_the_worker_runs_the_queued_deletion(sim: SimulatorProcess, client: Client) -> None:
-    from recordings.roles import ensure_groups
+    from accounts.roles import ensure_groups
 
     ensure_groups()
     people = {
@@ -387,7 +387,7 @@ def _in_threads(count: int, work: Any) -> list[Any]:
 def test_fifty_concurrent_approvals_and_executions_delete_each_id_once(
     sim: SimulatorProcess, settings: Any
 ) -> None:
-    from recordings.roles import ensure_groups
+    from accounts.roles import ensure_groups
 
     ensure_groups()
     settings.DELETION_CHUNK_SIZE = 3

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.test import Client
 
-from recordings.roles import ensure_groups
+from accounts.roles import ensure_groups
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 

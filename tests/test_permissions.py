@@ -8,66 +8,139 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from accounts import services as access
 from deletions import services as deletions
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 
-ROLES = ("anonymous", "nobody", "supervisor", "qa", "admin")
+ROLES = ("anonymous", "nobody", "supervisor", "qa", "admin", "access")
 GROUPS = {
     "supervisor": "Supervisores",
     "qa": "Revisores de QA",
     "admin": "Administradores",
+    "access": "Gestores de acesso",
     "nobody": None,
 }
 LOGIN = 302  # anonymous visitors are sent to sign in
+MANAGERS_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "access": 200}
 
 # url name -> (path, expected GET status per role). {id} is a real recording's id.
 MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "home": ("/", dict.fromkeys(ROLES, 302)),
     "login": (
         "/accounts/login/",
-        {"anonymous": 200, "nobody": 302, "supervisor": 302, "qa": 302, "admin": 302},
+        {
+            "anonymous": 200,
+            "nobody": 302,
+            "supervisor": 302,
+            "qa": 302,
+            "admin": 302,
+            "access": 302,
+        },
     ),
     "logout": ("/accounts/logout/", dict.fromkeys(ROLES, 405)),  # POST only
     "set_language": ("/i18n/setlang/", dict.fromkeys(ROLES, 302)),
     "healthz": ("/healthz", dict.fromkeys(ROLES, 200)),
     "recording_list": (
         "/recordings/",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 200, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 200,
+            "qa": 200,
+            "admin": 200,
+            "access": 403,
+        },
     ),
     "recording_export": (
         "/recordings/export.csv",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 403, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 200,
+            "qa": 403,
+            "admin": 200,
+            "access": 403,
+        },
     ),
     "recording_detail": (
         "/recordings/{id}/",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 200, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 200,
+            "qa": 200,
+            "admin": 200,
+            "access": 403,
+        },
     ),
     "recording_audio": (
         "/recordings/{id}/audio",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 200, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 200,
+            "qa": 200,
+            "admin": 200,
+            "access": 403,
+        },
     ),
     "recording_download": (
         "/recordings/{id}/download",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 403, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 200,
+            "qa": 403,
+            "admin": 200,
+            "access": 403,
+        },
     ),
     "recording_peaks": (
         "/recordings/{id}/peaks.json",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 200, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 200,
+            "qa": 200,
+            "admin": 200,
+            "access": 403,
+        },
     ),
     "deletion_list": (
         "/deletions/",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 200, "qa": 403, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 200,
+            "qa": 403,
+            "admin": 200,
+            "access": 403,
+        },
     ),
     # Without a selection the confirmation page sends people back to the list.
     "deletion_new": (
         "/deletions/new",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 302, "qa": 403, "admin": 302},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 302,
+            "qa": 403,
+            "admin": 302,
+            "access": 403,
+        },
     ),
     # A request made by another supervisor: only approvers may see it.
     "deletion_detail": (
         "/deletions/{request}/",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 404, "qa": 403, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 404,
+            "qa": 403,
+            "admin": 200,
+            "access": 403,
+        },
     ),
     "deletion_approve": ("/deletions/{request}/approve", dict.fromkeys(ROLES, 405)),
     "deletion_reject": ("/deletions/{request}/reject", dict.fromkeys(ROLES, 405)),
@@ -75,11 +148,37 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "deletion_retry": ("/deletions/{request}/retry", dict.fromkeys(ROLES, 405)),
     "audit_list": (
         "/audit/",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 403, "qa": 403, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 403,
+            "qa": 403,
+            "admin": 200,
+            "access": 200,
+        },
     ),
+    "password_change": (
+        "/accounts/password/",
+        {**dict.fromkeys(ROLES, 200), "anonymous": LOGIN},
+    ),
+    "access_home": ("/access/", MANAGERS_ONLY),
+    "access_user_new": ("/access/users/new", MANAGERS_ONLY),
+    "access_user_detail": ("/access/users/{user}/", MANAGERS_ONLY),
+    "access_user_password": ("/access/users/{user}/password", dict.fromkeys(ROLES, 405)),
+    "access_change_detail": ("/access/changes/{change}/", MANAGERS_ONLY),
+    "access_change_approve": ("/access/changes/{change}/approve", dict.fromkeys(ROLES, 405)),
+    "access_change_reject": ("/access/changes/{change}/reject", dict.fromkeys(ROLES, 405)),
+    "access_change_cancel": ("/access/changes/{change}/cancel", dict.fromkeys(ROLES, 405)),
     "audit_export": (
         "/audit/export.csv",
-        {"anonymous": LOGIN, "nobody": 403, "supervisor": 403, "qa": 403, "admin": 200},
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 403,
+            "qa": 403,
+            "admin": 200,
+            "access": 200,
+        },
     ),
 }
 
@@ -110,9 +209,25 @@ def test_each_role_gets_what_the_matrix_says(
     record_id = sim.list("limit=1")["data"][0]["record_id"]
     other = make_user("another-supervisor", "Supervisores")
     request = deletions.deletion_request_create(actor=other, reason="duplicada", ids=[record_id])
+    agent = make_user("scoped-agent", "Supervisores", customer_id=5)
+    manager = make_user("another-manager", "Gestores de acesso")
+    change = access.user_change(
+        actor=manager,
+        target_id=agent.pk,
+        groups=["Supervisores"],
+        customer_id=None,
+        is_active=True,
+        first_name="",
+        last_name="",
+        email="",
+        reason="atende todos os assinantes",
+    ).pending
+    assert change is not None
     if role != "anonymous":
         client.force_login(make_user(f"user-{role}", GROUPS[role]))
-    response = client.get(path.format(id=record_id, request=request.pk))
+    response = client.get(
+        path.format(id=record_id, request=request.pk, user=agent.pk, change=change.pk)
+    )
     assert response.status_code == expected[role]
     if expected[role] == LOGIN and role == "anonymous" and name not in ("home", "set_language"):
         assert response["Location"].startswith("/accounts/login/?next=")

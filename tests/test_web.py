@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.views.debug import ExceptionReporter
 
-from recordings import roles
+from accounts import roles
 from tests import environment
 from tests.simulator import ROOT, SimulatorProcess
 
@@ -95,15 +95,16 @@ def test_error_reports_mask_the_credentials_in_frame_variables(rf: object) -> No
 
 @pytest.mark.django_db
 def test_roles_hold_exactly_their_permissions() -> None:
-    for name, codenames in roles.ROLE_PERMISSIONS.items():
+    for name, perms in roles.ROLE_PERMISSIONS.items():
         group = Group.objects.get(name=name)
-        assert set(group.permissions.values_list("codename", flat=True)) == set(codenames)
+        held = group.permissions.values_list("content_type__app_label", "codename")
+        assert {f"{app}.{codename}" for app, codename in held} == set(perms)
 
 
 def test_roles_module_matches_the_migration() -> None:
     from importlib import import_module
 
-    migration = import_module("recordings.migrations.0002_roles")
+    migration = import_module("accounts.migrations.0002_roles")
     assert migration.ROLE_PERMISSIONS == roles.ROLE_PERMISSIONS
 
 
@@ -116,6 +117,8 @@ def test_seed_demo_creates_one_user_per_role_and_is_repeatable(client: Client) -
         ("qa", roles.QA_REVIEWERS),
         ("admin", roles.ADMINISTRATORS),
         ("admin2", roles.ADMINISTRATORS),
+        ("access", roles.ACCESS_MANAGERS),
+        ("access2", roles.ACCESS_MANAGERS),
     ]:
         assert client.login(username=username, password="vono-demo")
         from django.contrib.auth import get_user_model

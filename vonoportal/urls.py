@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic.base import RedirectView
 
+from accounts import views as account_views
 from audit import views as audit_views
 from recordings import views
 from recordings.forms import ThrottledAuthenticationForm
@@ -17,6 +18,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", account_views.password_change, name="password_change"),
+    path("access/", include("accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("recordings/", include("recordings.urls")),
     path("deletions/", include("deletions.urls")),

@@ -87,7 +87,7 @@ def screenshot(page: Page, name: str) -> Path:
 
 @pytest.fixture
 def users(transactional_db: None) -> dict[str, Any]:
-    from recordings.roles import ensure_groups
+    from accounts.roles import ensure_groups
 
     ensure_groups()  # live-server tests flush the database, data migrations included
     return {

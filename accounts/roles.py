@@ -1,0 +1,63 @@
+"""The portal's roles: groups and the permissions each one holds.
+
+Permissions are named ``app_label.codename``. Two of them are privileged: granting a role
+that carries one takes a second access manager's approval (accounts.services).
+"""
+
+from __future__ import annotations
+
+SUPERVISORS = "Supervisores"
+QA_REVIEWERS = "Revisores de QA"
+ADMINISTRATORS = "Administradores"
+ACCESS_MANAGERS = "Gestores de acesso"
+
+APPROVE_DELETION = "recordings.approve_deletion"
+MANAGE_ACCESS = "accounts.manage_access"
+PRIVILEGED = frozenset({APPROVE_DELETION, MANAGE_ACCESS})
+
+# Mirrors migration accounts 0002_roles, which must not import app code; a test keeps them
+# equal.
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    SUPERVISORS: (
+        "recordings.view_recording",
+        "recordings.play_recording",
+        "recordings.download_recording",
+        "recordings.export_recordings",
+        "recordings.request_deletion",
+    ),
+    QA_REVIEWERS: ("recordings.view_recording", "recordings.play_recording"),
+    ADMINISTRATORS: (
+        "recordings.view_recording",
+        "recordings.play_recording",
+        "recordings.download_recording",
+        "recordings.export_recordings",
+        "recordings.request_deletion",
+        "recordings.approve_deletion",
+        "recordings.view_audit_log",
+    ),
+    # Managing users is its own role: nobody who approves deletions also makes approvers.
+    ACCESS_MANAGERS: ("accounts.manage_access", "recordings.view_audit_log"),
+}
+
+
+def privileged_permissions(group_names: set[str] | frozenset[str]) -> set[str]:
+    """The privileged permissions the named roles carry together."""
+    held = {perm for name in group_names for perm in ROLE_PERMISSIONS.get(name, ())}
+    return held & PRIVILEGED
+
+
+def ensure_groups() -> None:
+    """Create the role groups with exactly their permissions (idempotent).
+
+    The migrations do this on a new database; this serves databases that lost their rows
+    (a flushed test database, a restored dump) and the demo seed.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    for name, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        permissions = [
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+            for app, _, codename in (perm.partition(".") for perm in perms)
+        ]
+        group.permissions.set(permissions)
