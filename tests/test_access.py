@@ -150,6 +150,14 @@ def test_nobody_changes_their_own_roles_scope_or_active_flag(
     assert AccessChange.objects.count() == 0
 
 
+def test_a_scoped_manager_cannot_clear_their_own_scope(db: None) -> None:
+    me = make_user("gestor7", MANAGERS, customer_id=7)
+    with pytest.raises(access.NotAllowed, match="próprios"):
+        _change(me, me, customer_id=None)
+    me.refresh_from_db()
+    assert me.customer_id == 7
+
+
 def test_a_manager_edits_their_own_name_but_not_their_roles_over_http(
     client: Client, managers: tuple[User, User]
 ) -> None:

@@ -279,3 +279,36 @@ def test_the_database_keeps_what_an_approved_request_asked_for(
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
     assert list(DeletionItem.objects.values_list("record_id", flat=True)) == deletion.filters["ids"]
+
+
+def test_ask_again_refills_a_whole_filter_request(
+    people: dict[str, Any], sim: SimulatorProcess, client: Client
+) -> None:
+    import datetime as dt
+
+    from recordings import vono
+
+    day = timezone.localdate() - dt.timedelta(days=3)
+    filters = vono.RecordingFilter(
+        date_ini=day, date_end=day, time_ini=dt.time(9), time_end=dt.time(12), customer_id=7
+    )
+    deletion = deletions.deletion_request_create(
+        actor=people["supervisor"], reason="fim do contrato", filters=filters
+    )
+    one = sim.list(
+        f"date_ini={day}&date_end={day}&time_ini=09:00:00&time_end=12:00:00&limit=1", path="/7"
+    )["data"][0]["record_id"]
+    sim.get(f"type=id&ids[]={one}", method="DELETE")
+    with pytest.raises(deletions.CountChanged):
+        deletions.deletion_request_approve(
+            deletion_id=deletion.pk,
+            actor=people["admin"],
+            typed_count=str(deletion.count),
+            auth_age_seconds=FRESH,
+        )
+    client.force_login(people["supervisor"])
+    query = client.get(f"/deletions/{deletion.pk}/").context["ask_again"]
+    again = client.get(f"/deletions/new?{query}")
+    assert again.context["whole_filter"] is True
+    assert again.context["filters"] == filters
+    assert again.context["preview"].count == deletion.count - 1

@@ -44,10 +44,12 @@ def test_supervisor_asks_admin_approves_recordings_go_audit_tells(
     expect(admin_page.locator("[data-fresh=count]")).to_have_text("3")
     admin_page.get_by_label(re.compile("digite o número de gravações")).fill("2")
     admin_page.get_by_role("button", name="Aprovar e excluir").click()
-    expect(admin_page.locator(".messages .error")).to_contain_text(
+    expect(admin_page.locator(".decide [role=alert]")).to_contain_text(
         "Digite o número de gravações (3)"
     )
-    admin_page.get_by_label(re.compile("digite o número de gravações")).fill("3")
+    count = admin_page.get_by_label(re.compile("digite o número de gravações"))
+    expect(count).to_have_value("2")  # what was typed stays, to be corrected
+    count.fill("3")
     admin_page.get_by_role("button", name="Aprovar e excluir").click()
     expect(admin_page.locator("[data-status]")).to_have_attribute("data-status", "approved")
     assert sim.stats()["delete_calls"] == [], "nothing is deleted inside the web request"
