@@ -104,16 +104,7 @@ def access_user_new(request: AuthedRequest) -> HttpResponse:
 @permission_required(MANAGE, raise_exception=True)
 def access_user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
-    state = services.state_of(target)
-    initial = {
-        "first_name": target.first_name,
-        "last_name": target.last_name,
-        "email": target.email,
-        "groups": sorted(state.groups),
-        "customer_id": target.customer_id,
-        "is_active": target.is_active,
-    }
-    form = UserForm(request.POST or None, initial=initial)
+    form = UserForm(request.POST or None, initial=_initial(target))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -141,6 +132,17 @@ def access_user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         _user_context(request, target, form=form),
         status=400 if form.is_bound and form.errors else 200,
     )
+
+
+def _initial(target: User) -> dict[str, Any]:
+    return {
+        "first_name": target.first_name,
+        "last_name": target.last_name,
+        "email": target.email,
+        "groups": sorted(services.state_of(target).groups),
+        "customer_id": target.customer_id,
+        "is_active": target.is_active,
+    }
 
 
 def _user_context(request: AuthedRequest, target: User, **extra: Any) -> dict[str, Any]:
@@ -183,7 +185,9 @@ def access_user_password(request: AuthedRequest, pk: int) -> HttpResponse:
                 % {"user": target.username},
             )
             return redirect("access_user_detail", pk=target.pk)
-    context = _user_context(request, target, form=UserForm(initial={}), password_form=form)
+    context = _user_context(
+        request, target, form=UserForm(initial=_initial(target)), password_form=form
+    )
     return render(request, "accounts/user_detail.html", context, status=400)
 
 

@@ -37,7 +37,7 @@ class Command(BaseCommand):
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
-                user.is_staff = group_name in (roles.ADMINISTRATORS, roles.ACCESS_MANAGERS)
+                user.is_staff = group_name == roles.ADMINISTRATORS
                 user.save()
             user.groups.set([Group.objects.get(name=group_name)])
             self.stdout.write(f"{'created' if created else 'kept'} {username} ({group_name})")
