@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.models import AccessChange
+from accounts.stepup import needs_step_up
 from audit import services as audit
 from recordings.models import User
 
@@ -510,10 +511,6 @@ def password_change_own(
 
 
 # --- deciding --------------------------------------------------------------------------------
-
-
-def needs_step_up(auth_age_seconds: float | None) -> bool:
-    return auth_age_seconds is None or auth_age_seconds > settings.DELETION_STEP_UP_MINUTES * 60
 
 
 def _locked(change_id: int) -> AccessChange:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.forms import DecisionForm, NewUserForm, OwnPasswordForm, PasswordResetForm, UserForm
 from accounts.models import AccessChange
+from accounts.stepup import needs_step_up
 from recordings.models import User
 from recordings.signals import AUTH_AT, auth_age_seconds
 from vonoportal.http import AuthedRequest
@@ -211,7 +212,7 @@ def _change_context(request: AuthedRequest, change: AccessChange, **extra: Any) 
         "removed": sorted(before.groups - after.groups),
         "can_decide": services.can_decide(change, request.user),
         "can_cancel": services.can_cancel(change, request.user),
-        "step_up": services.needs_step_up(auth_age_seconds(request)),
+        "step_up": needs_step_up(auth_age_seconds(request)),
         "step_up_minutes": settings.DELETION_STEP_UP_MINUTES,
         **extra,
     }

@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.stepup import needs_step_up
 from audit import services as audit
 from deletions.models import DeletionItem, DeletionRequest
 from recordings import access, vono
@@ -296,10 +297,6 @@ def fresh_count(deletion: DeletionRequest) -> int:
         filters = vono.RecordingFilter.from_json(deletion.filters)
         return vono.get_client().list_recordings(filters, limit=1).total_records
     return len(_fresh_ids(deletion))
-
-
-def needs_step_up(auth_age_seconds: float | None) -> bool:
-    return auth_age_seconds is None or auth_age_seconds > settings.DELETION_STEP_UP_MINUTES * 60
 
 
 def deletion_request_approve(

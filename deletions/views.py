@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.stepup import needs_step_up
 from deletions import selectors
 from deletions import services as deletions
 from deletions.models import DeletionItem, DeletionRequest
@@ -152,7 +153,7 @@ def _detail_context(request: AuthedRequest, deletion: DeletionRequest) -> dict[s
         "can_cancel": deletions.can_cancel(deletion, user),
         "can_retry": deletions.can_retry(deletion, user),
         "ask_again": _ask_again_query(deletion) if deletion.status == Status.STALE else None,
-        "step_up": deletions.needs_step_up(auth_age_seconds(request)),
+        "step_up": needs_step_up(auth_age_seconds(request)),
         "step_up_minutes": settings.DELETION_STEP_UP_MINUTES,
     }
     if deletions.can_decide(deletion, user):
