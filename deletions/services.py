@@ -26,6 +26,7 @@ from audit import services as audit
 from deletions.models import DeletionItem, DeletionRequest
 from recordings import access, vono
 from recordings.models import User
+from recordings.redaction import upstream_text
 
 logger = logging.getLogger(__name__)
 Status = DeletionRequest.Status
@@ -564,7 +565,10 @@ def _claim(deletion_id: int) -> bool:
 
 def _set(items: Iterable[int], deletion_id: int, outcome: str, detail: str = "") -> None:
     DeletionItem.objects.filter(request_id=deletion_id, record_id__in=list(items)).update(
-        outcome=outcome, detail=detail[:300], updated_at=timezone.now()
+        # Details quote Vono's words: sanitised at the client already, and again at the door.
+        outcome=outcome,
+        detail=upstream_text(detail, limit=300),
+        updated_at=timezone.now(),
     )
 
 

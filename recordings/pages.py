@@ -10,15 +10,17 @@ from django.utils.translation import gettext as _
 
 from recordings import vono
 from recordings.forms import FILTER_FIELDS, RecordingFilterForm
+from recordings.redaction import upstream_text
 
 logger = logging.getLogger(__name__)
 
 
 def upstream_message(exc: vono.VonoError) -> str:
     """What a person is told when Vono fails: calm, in their language, never a URL."""
-    logger.warning("Vono request failed: %s", exc)
+    # vono.py sanitises every message it raises; this is the last door before a page.
+    logger.warning("Vono request failed: %s", upstream_text(str(exc), limit=500))
     if isinstance(exc, vono.VonoRejected):
-        return _("O Vono recusou a consulta: %(reason)s") % {"reason": exc.reason}
+        return _("O Vono recusou a consulta: %(reason)s") % {"reason": upstream_text(exc.reason)}
     if isinstance(exc, vono.VonoProtocolError):
         return _(
             "O Vono respondeu algo que não conseguimos entender. Tente de novo; se persistir, "

@@ -1,12 +1,16 @@
-"""Keeps the Vono token and key out of logs and error reports.
+"""Keeps the Vono token and key out of logs, error reports and pages.
 
 Both sit in the path of every upstream URL, so any line that shows a URL would show them:
-urllib3's debug log, a requests exception, a local variable in a traceback.
+urllib3's debug log, a requests exception, a local variable in a traceback. And the upstream
+itself may say them back: any text it sends (an error's ``reason``, a body) is untrusted and
+goes through ``upstream_text`` before anything else sees it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -39,6 +43,54 @@ def redact(text: str) -> str:
     for secret in secrets():
         if secret in text:
             text = text.replace(secret, MASK)
+    return text
+
+
+URL_MASK = "[URL]"
+UPSTREAM_TEXT_LIMIT = 300
+# Any URL with a scheme, up to the first space or quote...
+_URL = re.compile(r"""(?i)\b[a-z][a-z0-9+.-]{1,15}://[^\s"'<>`]*""")
+# ...and anything shaped like the upstream's credentialled path, with or without a host:
+# ``/api/recording/TOKEN/KEY``, ``pbx.example/recording/T/K?ids[]=1``.
+_UPSTREAM_PATH = re.compile(r"""(?i)[^\s"'<>`]*/recording/+[^\s"'<>`]*""")
+_SPACES = re.compile(r"\s+")
+
+
+@cache
+def _secret_pattern(values: tuple[str, ...]) -> re.Pattern[str] | None:
+    # Case-insensitive: an upstream may echo a quoted token with %2f for %2F, or upper-case it.
+    return re.compile("|".join(re.escape(v) for v in values), re.IGNORECASE) if values else None
+
+
+def _visible(char: str) -> str:
+    category = unicodedata.category(char)
+    if category in ("Cc", "Zl", "Zp"):
+        return " "  # newlines, tabs, escapes: one line of plain text
+    if category[0] == "C":
+        return ""  # bidi overrides, zero-width joiners: they hide or reorder what is shown
+    return char
+
+
+def upstream_text(value: Any, *, limit: int = UPSTREAM_TEXT_LIMIT) -> str:
+    """Any text the upstream sent, made safe to show, log and store.
+
+    Control and format characters go first (so a zero-width space cannot split a secret and
+    slip past the mask), then the token and key are masked, every URL and anything shaped
+    like the upstream's credentialled path is replaced, whitespace is collapsed and the
+    result is cut at ``limit`` characters.
+    """
+    text = "" if value is None else str(value)
+    if not text.isprintable():
+        text = "".join(_visible(c) for c in text)
+    pattern = _secret_pattern(secrets())
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    if "/" in text:
+        text = _URL.sub(URL_MASK, text)
+        text = _UPSTREAM_PATH.sub(URL_MASK, text)
+    text = _SPACES.sub(" ", text).strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
     return text
 
 

@@ -9,14 +9,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.cache import cache
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -117,28 +115,6 @@ def recording_export(request: HttpRequest) -> HttpResponseBase:
     response["Content-Disposition"] = f'attachment; filename="{export_filename(filters)}"'
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-@require_GET
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and upstream reachability, for load balancers and Docker's HEALTHCHECK."""
-    checks: dict[str, str] = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means "down"; the type says why
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        vono.get_client().list_recordings(vono.RecordingFilter(id_record=0), limit=1)
-        checks["upstream"] = "ok"
-    except vono.VonoError as exc:
-        checks["upstream"] = f"error: {exc}"
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
-    )
 
 
 # --- one recording: the player page, its audio, its waveform ------------------------------

@@ -6,12 +6,18 @@ else in the project imports ``requests``. See ``shared/vono-api/CONTRACT.md``.
 
 No message raised from here contains an upstream URL: the token and key are in its path.
 Exceptions are raised ``from None`` so the requests exception (whose text holds the URL)
-is not chained into tracebacks, error pages or logs.
+is not chained into tracebacks, error pages or logs. Whatever text the upstream sends (an
+error's ``reason``, a value quoted in a message, every text field of a record) passes
+through ``redaction.upstream_text`` here, at the boundary, so nothing downstream can forget:
+an upstream that echoes the request URL cannot put the credentials on a page, in a log or
+in the database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,9 +31,11 @@ from zoneinfo import ZoneInfo
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import HTTPError, NewConnectionError, ReadTimeoutError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
+
+from recordings.redaction import upstream_text
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 DOWNLOAD_CHUNK = 256 * 1024  # fewer Python round trips per MB; bounded memory per stream
@@ -37,7 +45,11 @@ DOWNLOAD_CHUNK = 256 * 1024  # fewer Python round trips per MB; bounded memory p
 
 
 class VonoError(Exception):
-    """Any failure talking to Vono. The message is safe to log and to show an operator."""
+    """Any failure talking to Vono. The message is safe to log and to show an operator:
+    it is sanitised on the way in, whatever the upstream put in it."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(upstream_text(message, limit=500))
 
 
 class VonoUnavailable(VonoError):
@@ -52,8 +64,8 @@ class VonoRejected(VonoError):
     """Vono refused the request (``error: 1``); ``reason`` is what it said."""
 
     def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(f"The Vono API refused the request: {reason}")
+        self.reason = upstream_text(reason)
+        super().__init__(f"The Vono API refused the request: {self.reason}")
 
 
 class VonoNotFound(VonoError):
@@ -268,7 +280,8 @@ def _required_int(value: Any, field: str) -> int:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+    """A text field of the upstream's answer: untrusted, so sanitised (see redaction)."""
+    return "" if value is None else upstream_text(value)
 
 
 def _size(text: str) -> int | None:
@@ -372,6 +385,15 @@ class _GetOnlyRetry(Retry):
             no_retry.increment(method, url, response, error, _pool, _stacktrace)
             raise AssertionError("an exhausted Retry always raises")
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+_CONTENT_RANGE = re.compile(r"bytes (?:\d{1,18}-\d{1,18}|\*)/(?:\d{1,18}|\*)")
+
+
+def _content_range(value: str | None) -> str | None:
+    """The upstream's Content-Range, relayed to the browser only when it is one."""
+    value = (value or "").strip()
+    return value if _CONTENT_RANGE.fullmatch(value) else None
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:
@@ -547,13 +569,17 @@ class VonoClient:
                 raise VonoUnavailable(f"The Vono API answered HTTP {status}")
             if status not in (200, 206, 416):
                 raise VonoProtocolError(f"The Vono API answered a download with HTTP {status}")
+            head = self._peek_for_error(response, status) if status in (200, 206) else b""
             length = response.headers.get("Content-Length")
+            content_range = _content_range(response.headers.get("Content-Range"))
+            if status == 206 and content_range is None:
+                raise VonoProtocolError("The Vono API answered 206 without a valid Content-Range")
             yield RecordingStream(
                 status=status,
                 content_length=int(length) if length and length.isdigit() else None,
-                content_range=response.headers.get("Content-Range"),
+                content_range=content_range,
                 content_type=response.headers.get("Content-Type"),
-                chunks=self._chunks(response, chunk_size),
+                chunks=itertools.chain((head,) if head else (), self._chunks(response, chunk_size)),
             )
         finally:
             response.close()
@@ -695,6 +721,32 @@ class VonoClient:
             raise VonoProtocolError(f"The Vono API's error field is unexpected: {error!r:.20}")
         return document
 
+    def _peek_for_error(self, response: requests.Response, status: int) -> bytes:
+        """The first bytes of a download, read to tell an MP3 from an error message.
+
+        The vendor's content type says nothing (an MP3 may come as text/html), so the bytes
+        decide: a JSON object with ``error`` is a refusal, and a whole file that starts like
+        HTML is no MP3. Either would otherwise reach a browser as audio, quoting whatever the
+        upstream wrote (the request URL, say). Returns the bytes read, to be relayed first.
+        """
+        try:
+            head = response.raw.read(64, decode_content=True) or b""
+            if head.lstrip()[:1] == b"{":
+                head += response.raw.read(4096, decode_content=True) or b""
+        except (OSError, HTTPError):
+            raise VonoUnavailable("The recording's download failed (network error)") from None
+        start = head.lstrip()[:1]
+        if start == b"{":
+            try:
+                document = json.loads(head.decode("utf-8", "replace"))
+            except ValueError:
+                document = None
+            if isinstance(document, Mapping) and "error" in document:
+                raise VonoRejected(_text(document.get("reason")) or "no reason given")
+        if start == b"<" and status == 200:
+            raise VonoProtocolError("The Vono API answered a download with a page, not an MP3")
+        return head
+
     def _chunks(self, response: requests.Response, chunk_size: int) -> Iterator[bytes]:
         try:
             yield from response.iter_content(chunk_size)
@@ -728,10 +780,31 @@ def get_client() -> VonoClient:
     )
 
 
+@cache
+def get_probe_client() -> VonoClient:
+    """A client for health probes: short time-outs and no retries, so a probe of a hanging
+    upstream ends well within a load balancer's or Docker's health-check time-out."""
+    from django.conf import settings
+
+    return VonoClient(
+        base_url=settings.VONO_BASE_URL,
+        token=settings.VONO_API_TOKEN,
+        key=settings.VONO_API_KEY,
+        customer_id=settings.VONO_CUSTOMER_ID,
+        connect_timeout=min(settings.VONO_CONNECT_TIMEOUT, 2.0),
+        read_timeout=min(settings.VONO_READ_TIMEOUT, 5.0),
+        retries=0,
+        pool_size=2,
+    )
+
+
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("VONO_") and get_client.cache_info().currsize:
-        get_client().close()
-        get_client.cache_clear()
+    if not setting.startswith("VONO_"):
+        return
+    for factory in (get_client, get_probe_client):
+        if factory.cache_info().currsize:
+            factory().close()
+            factory.cache_clear()
 
 
 def connect_settings_signal() -> None:

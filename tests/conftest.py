@@ -138,9 +138,20 @@ def _leaks(text: str) -> list[str]:
     return [s for s in (environment.TOKEN, environment.KEY) if s in text]
 
 
+# The upstream's address and its credentialled path: no page may show either, even masked.
+UPSTREAM_HOST = f"127.0.0.1:{environment.SIM_PORT}"
+_UPSTREAM_PATH = "/recording/"
+
+
+def _url_leaks(text: str) -> list[str]:
+    return [s for s in (UPSTREAM_HOST, _UPSTREAM_PATH) if s in text]
+
+
 @pytest.fixture(autouse=True)
 def _no_secret_leaves_the_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Suite-wide: no log record, response or exception text may hold the token or key."""
+    """Suite-wide: no log record, response or exception text may hold the token or key;
+    no response may show the upstream's URL, and no log line of ours (urllib3's own lines,
+    masked, name the host and path) may quote it."""
     assert secrets(), "the redaction knows the credentials"
     _keeper.records.clear()
     leaked: list[str] = []
@@ -152,7 +163,7 @@ def _no_secret_leaves_the_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[No
         if not getattr(response, "streaming", False):
             texts.append(response.content.decode("utf-8", "replace"))
         for text in texts:
-            if _leaks(text):
+            if _leaks(text) or _url_leaks(text):
                 leaked.append(f"HTTP response to {request.get('PATH_INFO')}")
         return response
 
@@ -160,9 +171,10 @@ def _no_secret_leaves_the_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     yield
     for record in _keeper.records:
         text = _keeper.format(record) + (record.exc_text or "")
-        if _leaks(text):
+        ours = not record.name.startswith("urllib3")
+        if _leaks(text) or (ours and _url_leaks(text)):
             leaked.append(f"log record from {record.name}: {record.getMessage()[:80]}")
-    assert not leaked, f"the Vono token or key leaked: {leaked}"
+    assert not leaked, f"the Vono token, key or URL leaked: {leaked}"
 
 
 @pytest.hookimpl(wrapper=True)

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "audit",
     "deletions",
     "accounts",
+    "health",
 ]
 
 MIDDLEWARE = [

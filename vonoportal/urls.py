@@ -5,7 +5,7 @@ from django.views.generic.base import RedirectView
 
 from accounts import views as account_views
 from audit import views as audit_views
-from recordings import views
+from health import views as health_views
 from recordings.forms import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -20,7 +20,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", account_views.password_change, name="password_change"),
     path("access/", include("accounts.urls")),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health_views.healthz, name="healthz"),
     path("recordings/", include("recordings.urls")),
     path("deletions/", include("deletions.urls")),
     path("audit/", audit_views.audit_list, name="audit_list"),

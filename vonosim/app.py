@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+from wsgiref.util import request_uri
 
 from vonosim.audio import FrameLibrary, size_for_duration
 from vonosim.data import Record, generate
@@ -113,12 +114,13 @@ class Simulator:
                     start_response, _status_line(fault.status), b"<h1>Erro</h1>", "text/html"
                 )
             if fault.kind == "error":
-                return _json(start_response, {"error": 1, "reason": fault.reason})
+                reason = _echo(fault.reason, environ)
+                return _json(start_response, {"error": 1, "reason": reason})
             if fault.kind == "body":
                 return _respond(
                     start_response,
                     _status_line(fault.status),
-                    fault.body.encode(),
+                    _echo(fault.body, environ).encode(),
                     fault.content_type,
                 )
             if fault.kind == "malformed":
@@ -376,6 +378,17 @@ def _as_json(r: Record) -> dict[str, Any]:
         "duration2": duration_text(r.duration),
         "size": size_text(size_for_duration(r.duration)),
     }
+
+
+def _echo(text: str, environ: Environ) -> str:
+    """A fault's text with ``{request_url}`` replaced by the full URL of the request, as a
+    careless server echoes it in its errors (with the token and key in the path)."""
+    if "{request_url}" not in text:
+        return text
+    url = request_uri(environ, include_query=True)
+    if text.lstrip().startswith(("{", "[")):
+        url = json.dumps(url)[1:-1]  # inside a canned JSON body, keep the JSON valid
+    return text.replace("{request_url}", url)
 
 
 def _first(params: dict[str, list[str]], name: str) -> str:
