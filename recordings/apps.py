@@ -7,7 +7,7 @@ class RecordingsConfig(AppConfig):
     verbose_name = _("Gravações")
 
     def ready(self) -> None:
-        from recordings import signals, vono
+        from recordings import checks, signals, vono  # noqa: F401 - checks register on import
         from recordings.redaction import install_record_redaction
 
         install_record_redaction()

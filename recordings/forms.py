@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from django import forms
@@ -10,7 +11,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from audit import services as audit
 from recordings import throttle, vono
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -128,31 +131,49 @@ class RecordingFilterForm(forms.Form):
 class ThrottledAuthenticationForm(AuthenticationForm):
     """Django's sign-in, refusing to check passwords after repeated failures.
 
-    The counters live in the configured cache (Redis in production), so the limit holds
-    across every gunicorn instance.
+    The limits are in ``recordings.throttle``; their counters live in the configured cache
+    (Redis in production), so they hold across every gunicorn instance. Every refused
+    attempt is an audit event: a wrong password is ``login_failed`` (Django's
+    ``user_login_failed`` signal, see ``recordings.signals``), an attempt refused before its
+    password was checked is ``login_blocked``. Neither stores the password.
     """
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": _(
-            "Muitas tentativas de entrada sem sucesso. Aguarde %(minutes)s minutos e tente de novo."
-        ),
-    }
 
     def clean(self) -> dict[str, Any]:
         request: HttpRequest | None = self.request
         username = (self.cleaned_data.get("username") or "").strip()
         keys = throttle.login_keys(request, username)
-        if throttle.is_blocked(keys):
-            raise forms.ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": throttle.WINDOW_SECONDS // 60},
+        refusal = throttle.admit(keys)
+        if refusal is not None:
+            audit.record_event(
+                action=audit.Action.LOGIN_BLOCKED,
+                request=request,
+                outcome="refused",
+                details={
+                    "username": username[:150],
+                    "limit": refusal.limit,
+                    "retry_after": refusal.retry_after,
+                },
             )
+            raise forms.ValidationError(_refusal_message(refusal), code="throttled")
         try:
             cleaned = super().clean()
         except forms.ValidationError:
             throttle.record_failure(keys)
             raise
-        throttle.clear_user(keys)
+        throttle.record_success(keys)
         return cleaned
+
+
+def _refusal_message(refusal: throttle.Refusal) -> str:
+    if refusal.limit == "slowdown":
+        return ngettext(
+            "Muitas tentativas recentes para este usuário. Tente de novo daqui a %(n)s segundo.",
+            "Muitas tentativas recentes para este usuário. Tente de novo daqui a %(n)s segundos.",
+            refusal.retry_after,
+        ) % {"n": refusal.retry_after}
+    minutes = max(1, math.ceil(refusal.retry_after / 60))
+    return ngettext(
+        "Muitas tentativas de entrada sem sucesso. Aguarde %(n)s minuto e tente de novo.",
+        "Muitas tentativas de entrada sem sucesso. Aguarde %(n)s minutos e tente de novo.",
+        minutes,
+    ) % {"n": minutes}
