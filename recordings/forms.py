@@ -13,8 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from audit import services as audit
-from recordings import throttle, vono
+from recordings import signin, throttle, vono
 
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_DAYS = 7
@@ -135,7 +134,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     (Redis in production), so they hold across every gunicorn instance. Every refused
     attempt is an audit event: a wrong password is ``login_failed`` (Django's
     ``user_login_failed`` signal, see ``recordings.signals``), an attempt refused before its
-    password was checked is ``login_blocked``. Neither stores the password.
+    password was checked is ``login_blocked`` (repeats aggregated per minute, see
+    ``recordings.signin``). Neither stores the password.
     """
 
     def clean(self) -> dict[str, Any]:
@@ -144,16 +144,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         keys = throttle.login_keys(request, username)
         refusal = throttle.admit(keys)
         if refusal is not None:
-            audit.record_event(
-                action=audit.Action.LOGIN_BLOCKED,
-                request=request,
-                outcome="refused",
-                details={
-                    "username": username[:150],
-                    "limit": refusal.limit,
-                    "retry_after": refusal.retry_after,
-                },
-            )
+            signin.record_refusal(request, username, refusal)
             raise forms.ValidationError(_refusal_message(refusal), code="throttled")
         try:
             cleaned = super().clean()

@@ -15,6 +15,7 @@ from django.test import Client, RequestFactory
 
 from audit.models import AuditEvent
 from recordings import throttle
+from recordings.roles import ensure_groups
 from tests.conftest import make_user
 from tests.simulator import ROOT
 
@@ -168,9 +169,11 @@ def test_client_address_behind_trusted_proxies(settings: Any) -> None:
 # --- the audit log ------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
 def test_every_refused_attempt_is_audited_and_no_password_is_stored(
-    db: None, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    ensure_groups()  # a transactional test starts from an emptied database
     make_user("maria", "Supervisores")
     secret_guess = "Hunter2-attempt-9f3b"
     for _ in range(throttle.MAX_FAILURES_PER_PAIR):
@@ -178,15 +181,54 @@ def test_every_refused_attempt_is_audited_and_no_password_is_stored(
     for _ in range(3):
         _attempt("maria", secret_guess, ip="10.4.4.4", HTTP_USER_AGENT="curl/8")
     assert _count("login_failed", ip="10.4.4.4") == throttle.MAX_FAILURES_PER_PAIR
-    assert _count("login_blocked", ip="10.4.4.4") == 3
-    blocked = AuditEvent.objects.filter(action="login_blocked").first()
-    assert blocked is not None
-    assert blocked.details["username"] == "maria"
-    assert blocked.details["limit"] == "pair"
-    assert (blocked.outcome, blocked.user_agent) == ("refused", "curl/8")
+    _run_due_tasks()
+    assert _blocked_attempts(ip="10.4.4.4") == 3
+    for blocked in AuditEvent.objects.filter(action="login_blocked"):
+        assert blocked.details["username"] == "maria"
+        assert blocked.details["limit"] == "pair"
+        assert (blocked.outcome, blocked.user_agent) == ("refused", "curl/8")
     for event in AuditEvent.objects.all():
         assert secret_guess not in str(event.details) + event.user_agent
     assert secret_guess not in caplog.text
+
+
+def _run_due_tasks() -> None:
+    """Run the aggregation tasks now, as the worker would once their minute is over: their
+    run_after is moved to now (the only way to skip a minute in a test), then the real
+    database worker runs them."""
+    from django.core.management import call_command
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.update(run_after=timezone.now())
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+
+
+def _blocked_attempts(**filters: Any) -> int:
+    events = AuditEvent.objects.filter(action="login_blocked", **filters)
+    return sum(int(e.details["attempts"]) for e in events)
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
+def test_a_flood_of_refused_attempts_is_counted_in_few_audit_rows() -> None:
+    """The audit table is append-only: an attacker must not be able to fill it. Repeats are
+    aggregated per user name, address and minute, and every one of them is counted."""
+    ensure_groups()  # a transactional test starts from an emptied database
+    make_user("maria", "Supervisores")
+    for _ in range(throttle.MAX_FAILURES_PER_PAIR):
+        _attempt("maria", WRONG, ip="10.5.5.5")
+    for _ in range(40):
+        assert REFUSED_PASSWORD in _attempt("maria", WRONG, ip="10.5.5.5")
+    rows = _count("login_blocked")
+    assert 1 <= rows <= 2  # one per minute started (the flood may straddle a minute)
+    assert _blocked_attempts() == rows  # the first of each minute, at once
+    _run_due_tasks()
+    assert _blocked_attempts(ip="10.5.5.5") == 40
+    assert _count("login_blocked") <= 4
+    repeats = AuditEvent.objects.filter(action="login_blocked", details__aggregated=True)
+    assert repeats.exists() and all(e.details["minute"] for e in repeats)
+    _run_due_tasks()  # a task runs once: nothing is counted twice
+    assert _blocked_attempts(ip="10.5.5.5") == 40
 
 
 # --- the shared cache ---------------------------------------------------------------------------
