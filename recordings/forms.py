@@ -141,6 +141,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         request: HttpRequest | None = self.request
         username = (self.cleaned_data.get("username") or "").strip()
+        if not username or not self.cleaned_data.get("password"):
+            return super().clean()  # an empty field: nothing is checked, nothing to count
         keys = throttle.login_keys(request, username)
         refusal = throttle.admit(keys)
         if refusal is not None:

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client, RequestFactory
 
 from audit.models import AuditEvent
@@ -77,6 +78,15 @@ def test_an_address_is_locked_across_user_names(db: None) -> None:
     make_user("ana", "Supervisores")
     assert REFUSED_PASSWORD in _attempt("ana", "pw-for-tests", ip="10.9.9.9")
     assert _attempt("ana", "pw-for-tests", ip="10.1.1.1") == "in"
+
+
+def test_an_empty_field_is_neither_counted_nor_a_success(db: None) -> None:
+    make_user("maria", "Supervisores")
+    for _ in range(throttle.MAX_FAILURES_PER_PAIR + 1):
+        assert _attempt("maria", "") != "in"
+    keys = throttle.login_keys(RequestFactory().post("/", REMOTE_ADDR="10.0.0.1"), "maria")
+    assert cache.get_many([keys.pair, keys.ip, keys.known]) == {}
+    assert _attempt("maria", "pw-for-tests") == "in"
 
 
 # --- one user name from many addresses ----------------------------------------------------------
