@@ -14,9 +14,9 @@ import pytest
 from django.core.cache import cache
 from django.test import Client, RequestFactory
 
+from accounts.roles import ensure_groups
 from audit.models import AuditEvent
 from recordings import throttle
-from recordings.roles import ensure_groups
 from tests.conftest import make_user
 from tests.simulator import ROOT
 
