@@ -135,8 +135,14 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "throttled": _(
-            "Muitas tentativas de entrada sem sucesso. Aguarde %(minutes)s minutos e tente de novo."
+            "Muitas tentativas de acesso sem sucesso. Aguarde %(minutes)s minutos e tente de novo."
         ),
+        # Django's own wording ("Por favor, entre com um usuário e senha corretos…") is stiff.
+        "invalid_login": _(
+            "Usuário ou senha incorretos. Confira e tente de novo: maiúsculas e minúsculas "
+            "fazem diferença."
+        ),
+        "inactive": _("Este usuário está desativado. Fale com um administrador."),
     }
 
     def clean(self) -> dict[str, Any]:

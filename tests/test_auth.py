@@ -23,9 +23,9 @@ def _attempt(client: Client, username: str, password: str, ip: str = "10.0.0.1")
 def test_a_user_is_throttled_after_repeated_failures(client: Client, db: None) -> None:
     make_user("maria", "Supervisores")
     for _ in range(throttle.MAX_FAILURES_PER_USER):
-        assert "Por favor, entre com um usuário" in _attempt(client, "maria", "wrong")
+        assert "Usuário ou senha incorretos" in _attempt(client, "maria", "wrong")
     page = _attempt(client, "maria", "pw-for-tests")
-    assert "Muitas tentativas de entrada sem sucesso" in page
+    assert "Muitas tentativas de acesso sem sucesso" in page
     assert "_auth_user_id" not in client.session
     # Other users, from the same address, are not locked out by maria's failures.
     make_user("joao", "Supervisores")
