@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import SCREENSHOTS, screenshot, sign_in
 from tests.simulator import SimulatorProcess
 
 PHONE = {"width": 390, "height": 844}
@@ -72,6 +72,8 @@ class Visit:
         page.wait_for_load_state("networkidle")
         size = "phone" if self.phone else "desktop"
         screenshot(page, f"day-{size}-{name}")
+        # What the first screen looks like, at the size a person sees it.
+        page.screenshot(path=SCREENSHOTS / f"day-{size}-{name}-screen.png")
         if self.phone:
             assert page.evaluate(OVERFLOW) <= 0, f"{name}: the page scrolls sideways"
             assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 44 px"
