@@ -183,7 +183,8 @@ def _decide(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "Exclusão aprovada. Ela é executada em segundo plano: acompanhe o andamento aqui."
+                    "Exclusão aprovada. Ela é executada em segundo plano: "
+                    "acompanhe o andamento aqui."
                 ),
             )
         elif action == "reject":

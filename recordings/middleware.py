@@ -70,7 +70,7 @@ class PrivatePagesMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         is_html = response.get("Content-Type", "").startswith("text/html")
-        if is_html and user is not None and user.is_authenticated:
-            if "Cache-Control" not in response:
-                response["Cache-Control"] = "private, no-store"
+        signed_in = user is not None and user.is_authenticated
+        if is_html and signed_in and "Cache-Control" not in response:
+            response["Cache-Control"] = "private, no-store"
         return response

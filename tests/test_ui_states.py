@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from recordings import audit, deletions
+from audit import services as audit
+from deletions import services as deletions
 from recordings.templatetags.recordings_tags import phone
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
@@ -142,7 +143,11 @@ def test_export_writes_phones_as_on_screen_and_dates_like_the_page(
     by_id = {int(r[0]): r for r in rows[1:]}
     for record in raw:
         row = by_id[record["record_id"]]
-        assert row[2:5] == [phone(record["source"]), phone(record["destination"]), phone(record["clid"])]
+        assert row[2:5] == [
+            phone(record["source"]),
+            phone(record["destination"]),
+            phone(record["clid"]),
+        ]
     digits = [r[c] for r in rows[1:] for c in (2, 3, 4) if r[c].isdigit() and len(r[c]) >= 12]
     assert digits == [], "no long digit strings a spreadsheet would turn into 5,5E+12"
     assert any(re.fullmatch(r"\(\d\d\) \d{4,5}-\d{4}", r[3]) for r in rows[1:])
@@ -154,9 +159,7 @@ def test_export_writes_phones_as_on_screen_and_dates_like_the_page(
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", english[1][1]), english[1][1]
 
 
-def test_audit_csv_is_in_sao_paulo_time_and_the_readers_language(
-    client: Client, db: None
-) -> None:
+def test_audit_csv_is_in_sao_paulo_time_and_the_readers_language(client: Client, db: None) -> None:
     admin = make_user("chefe", "Administradores")
     event = audit.record_event(action=audit.Action.DOWNLOAD, actor=admin, record_ids=[7])
     client.force_login(admin)

@@ -11,7 +11,6 @@ from recordings import views
 from recordings.forms import ThrottledAuthenticationForm
 
 
-
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
     """Browsers ask for /favicon.ico on pages without a <link rel=icon> (JSON, MP3)."""
     return HttpResponseRedirect(static("favicon.svg"))

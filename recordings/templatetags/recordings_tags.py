@@ -149,7 +149,8 @@ def recording_rows(
             f'<td class="act"><a class="play" href="{href}" aria-label="{listen} {escape(stamp)}">'
             '<span aria-hidden="true">▶</span></a></td>',
             f'<td class="when">{escape(stamp)}</td>',
-            f'<td data-label="{labels[0]}" title="{escape(r.source)}">{escape(phone(r.source))}</td>',
+            f'<td data-label="{labels[0]}" title="{escape(r.source)}">'
+            f"{escape(phone(r.source))}</td>",
             f'<td data-label="{labels[1]}" title="{escape(r.destination)}">'
             f"{escape(phone(r.destination))}</td>",
             f'<td data-label="{labels[2]}" title="{escape(r.clid)}">{escape(phone(r.clid))}</td>',

@@ -34,15 +34,17 @@ SMALL_TARGETS = """() => {
   const seen = [];
   const nodes = document.querySelectorAll(
     "header a, header button, header select, main a, main button, main select, " +
-    "main input:not([type=hidden]):not([type=checkbox]), main textarea, main label:has(> input[type=checkbox])");
+    "main input:not([type=hidden]):not([type=checkbox]), main textarea, " +
+    "main label:has(> input[type=checkbox])");
   for (const el of nodes) {
     const box = el.getBoundingClientRect();
     const style = getComputedStyle(el);
     if (!box.width || !box.height || style.visibility === "hidden") continue;
     if (el.closest(".visually-hidden") || el.classList.contains("skip-link")) continue;
     if (box.height < 43.5 || box.width < 43.5) {
-      seen.push(el.tagName + "." + el.className + " '" + (el.textContent || el.name || "").trim().slice(0, 30)
-                + "' " + Math.round(box.width) + "x" + Math.round(box.height));
+      const text = (el.textContent || el.name || "").trim().slice(0, 30);
+      seen.push(el.tagName + "." + el.className + " '" + text + "' "
+                + Math.round(box.width) + "x" + Math.round(box.height));
     }
   }
   return seen;
@@ -92,7 +94,7 @@ class Visit:
 
 def _deleted_recording(sim: SimulatorProcess, users: dict[str, Any]) -> int:
     """A recording deleted for real: asked, approved, executed against the simulator."""
-    from recordings import deletions
+    from deletions import services as deletions
 
     record_id = int(sim.list("limit=1&start=7")["data"][0]["record_id"])
     request = deletions.deletion_request_create(
@@ -114,7 +116,7 @@ def test_every_page_fits_and_obeys_the_csp(
     users: dict[str, Any],
     viewport: dict[str, int],
 ) -> None:
-    from recordings import deletions
+    from deletions import services as deletions
 
     gone = _deleted_recording(sim, users)
     first = sim.list("limit=2")["data"]
