@@ -409,7 +409,9 @@ def _check_can_retry(deletion: DeletionRequest, actor: User) -> None:
     if deletion.status == Status.RUNNING and not is_stuck(deletion):
         raise WrongState(_("Esta exclusão está em andamento."))
     if deletion.status not in (Status.PARTIAL, Status.FAILED, Status.RUNNING):
-        raise WrongState(_("Só uma exclusão concluída em parte ou que falhou pode rodar de novo."))
+        raise WrongState(
+            _("Só uma exclusão concluída em parte ou que falhou pode ser executada de novo.")
+        )
     if deletion.requested_by_id == actor.pk:
         raise FourEyes(_("Quem pediu a exclusão não pode executá-la de novo."))
 
