@@ -197,6 +197,43 @@ def test_export_while_the_upstream_is_down_shows_the_error(
     expect(page.locator("tbody tr")).to_have_count(25)
 
 
+CONTRAST = """(el) => {
+  const rgb = (c) => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let back = el;
+  while (back && getComputedStyle(back).backgroundColor.match(/rgba\\(.*, 0\\)$|transparent/)) {
+    back = back.parentElement;
+  }
+  const a = lum(rgb(getComputedStyle(el).color));
+  const b = lum(rgb(getComputedStyle(back).backgroundColor));
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def test_disabled_pager_links_are_readable(
+    page: Page, portal: str, sim: SimulatorProcess, users: dict[str, Any]
+) -> None:
+    sign_in(page, portal, "qa")
+    disabled = page.locator(".pager span[aria-disabled]").first
+    expect(disabled).to_contain_text("Primeira")
+    assert disabled.evaluate(CONTRAST) >= 4.5
+
+
+def test_the_first_tab_offers_a_skip_to_the_content(
+    page: Page, portal: str, sim: SimulatorProcess, users: dict[str, Any]
+) -> None:
+    sign_in(page, portal, "qa")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Pular para o conteúdo")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+
+
 def test_per_page_applies_at_once_and_selection_survives_paging(
     page: Page, portal: str, sim: SimulatorProcess, users: dict[str, Any]
 ) -> None:
