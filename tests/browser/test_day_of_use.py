@@ -134,9 +134,34 @@ def test_every_page_fits_and_obeys_the_csp(
     anonymous.check("login-error")
     anonymous.close()
 
-    for role, username in (("supervisor", "sup"), ("qa", "qa"), ("admin", "admin")):
+    from tests.conftest import make_user
+
+    manager = make_user("gestor", "Gestores de acesso", first_name="Gil")
+    for role, username in (
+        ("supervisor", "sup"),
+        ("qa", "qa"),
+        ("admin", "admin"),
+        ("access-manager", "gestor"),
+    ):
         visit = Visit(browser, browser_context_args, viewport)
         page = visit.page
+        if role == "access-manager":  # no recordings: access pages and the audit log
+            page.goto(f"{portal}/accounts/login/")
+            page.get_by_label("Usuário").fill(username)
+            page.get_by_label("Senha").fill("pw-for-tests")
+            page.get_by_role("button", name="Entrar").click()
+            page.wait_for_load_state("networkidle")
+            for name, path in (
+                ("manager-access", "/access/"),
+                ("manager-user-new", "/access/users/new"),
+                ("manager-user-detail", f"/access/users/{users['qa'].pk}/"),
+                ("manager-audit", "/audit/"),
+                ("manager-password", "/accounts/password/"),
+            ):
+                page.goto(f"{portal}{path}")
+                visit.check(name)
+            visit.close()
+            continue
         sign_in(page, portal, username)
         visit.check(f"{role}-list")
         page.get_by_role("link", name="Próxima ›").click()
@@ -164,7 +189,10 @@ def test_every_page_fits_and_obeys_the_csp(
         if role == "admin":
             page.goto(f"{portal}/audit/")
             visit.check("admin-audit")
+        page.goto(f"{portal}/accounts/password/")
+        visit.check(f"{role}-password")
         visit.close()
+    assert manager.pk
 
 
 def test_deleted_recording_says_when_and_by_which_request(
