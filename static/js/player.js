@@ -21,6 +21,7 @@
   const loading = root.querySelector(".player-loading");
   const state = root.querySelector(".player-state");
   const keys = root.querySelector(".keys");
+  const download = root.querySelector(".download-row");
   const speeds = Array.from(speed.options).map((o) => parseFloat(o.value));
   const duration = parseFloat(root.dataset.duration) || 0;
   const SPEED_KEY = "vp-player-speed";
@@ -185,6 +186,7 @@
         controls.hidden = true;
         seek.hidden = true;
         keys.hidden = true;
+        if (download) download.hidden = missing;
         setState(missing ? "unavailable" : "error");
         showLoading(false);
       });

@@ -313,12 +313,13 @@ def test_player_without_javascript_shows_only_the_native_player(
 ) -> None:
     context = browser.new_context(**browser_context_args, java_script_enabled=False)
     page = context.new_page()
-    sign_in(page, portal, "qa")
+    sign_in(page, portal, "sup")
     record = sim.list("limit=1")["data"][0]
     page.goto(f"{portal}/recordings/{record['record_id']}/")
     expect(page.locator("audio")).to_be_visible()
     for hidden in (".controls", ".seek", ".keys", ".player-state", ".player-loading"):
         expect(page.locator(hidden)).to_be_hidden()
+    expect(page.get_by_role("link", name="Baixar MP3")).to_be_visible()
     screenshot(page, "player-no-javascript")
     context.close()
 
@@ -332,7 +333,7 @@ def test_player_for_a_missing_file_has_no_dead_controls(
     page.goto(f"{portal}/recordings/{record['record_id']}/")
     expect(page.locator("[data-player]")).to_have_attribute("data-state", "unavailable")
     expect(page.get_by_role("alert")).to_contain_text("Gravação indisponível")
-    for gone in (".controls", ".seek", ".waveform", ".retry", ".player-loading"):
+    for gone in (".controls", ".seek", ".waveform", ".retry", ".player-loading", ".download"):
         expect(page.locator(gone)).to_be_hidden()
 
 
