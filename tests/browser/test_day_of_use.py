@@ -35,13 +35,17 @@ SMALL_TARGETS = """() => {
   const nodes = document.querySelectorAll(
     "header a, header button, header select, main a, main button, main select, " +
     "main input:not([type=hidden]):not([type=checkbox]), main textarea, " +
-    "main label:has(> input[type=checkbox])");
+    "main label:has(> input[type=checkbox]), main input[type=checkbox]:not(label > input)");
   for (const el of nodes) {
     const box = el.getBoundingClientRect();
     const style = getComputedStyle(el);
     if (!box.width || !box.height || style.visibility === "hidden") continue;
     if (el.closest(".visually-hidden") || el.classList.contains("skip-link")) continue;
-    if (box.height < 43.5 || box.width < 43.5) {
+    // A checkbox outside its label is hit through the label (label[for]).
+    const label = el.matches("input[type=checkbox]") && el.id
+      ? document.querySelector('label[for="' + el.id + '"]') : null;
+    const hit = label ? label.getBoundingClientRect() : box;
+    if (hit.height < 43.5 || hit.width < 43.5) {
       const text = (el.textContent || el.name || "").trim().slice(0, 30);
       seen.push(el.tagName + "." + el.className + " '" + text + "' "
                 + Math.round(box.width) + "x" + Math.round(box.height));
