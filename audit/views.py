@@ -14,7 +14,8 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -109,9 +110,10 @@ def audit_export(request: AuthedRequest) -> HttpResponseBase:
         return render(request, "audit/list.html", {"form": form}, status=400)
     header = [
         _("Sequência"),
-        _("Quando (UTC)"),
+        _("Quando (horário de Brasília)"),
         _("Usuário"),
         _("Ação"),
+        _("Código da ação"),
         _("Gravações"),
         _("Assinante"),
         _("Resultado"),
@@ -121,7 +123,7 @@ def audit_export(request: AuthedRequest) -> HttpResponseBase:
         _("Hash"),
     ]
     response = StreamingHttpResponse(
-        _rows(header, form.events(audit.visible_events(request.user))),
+        _rows(header, form.events(audit.visible_events(request.user)), _reader_formats()),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="auditoria.csv"'
@@ -129,8 +131,19 @@ def audit_export(request: AuthedRequest) -> HttpResponseBase:
     return response
 
 
-def _rows(header: list[str], events: QuerySet[AuditEvent]) -> Iterator[str]:
+def _reader_formats() -> tuple[str, dict[str, str]]:
+    """The page's date format and the action labels, in the reader's language: taken while
+    the request is active, as the CSV streams after the view has returned."""
+    labels = {str(code): str(label) for code, label in AuditEvent.Action.choices}
+    return str(get_format("DATETIME_FORMAT")), labels
+
+
+def _rows(
+    header: list[str], events: QuerySet[AuditEvent], formats: tuple[str, dict[str, str]]
+) -> Iterator[str]:
     import json
+
+    date_format, labels = formats
 
     writer = csv.writer(Echo(), delimiter=";", lineterminator="\r\n")
     yield BOM + writer.writerow(header)
@@ -138,8 +151,9 @@ def _rows(header: list[str], events: QuerySet[AuditEvent]) -> Iterator[str]:
         yield writer.writerow(
             [
                 e.seq,
-                e.created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+                dateformat.format(timezone.localtime(e.created_at), date_format),
                 csv_cell(e.actor_username),
+                labels.get(e.action, e.action),
                 e.action,
                 " ".join(map(str, e.record_ids)),
                 "" if e.customer_id is None else e.customer_id,

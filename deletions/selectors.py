@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from deletions.models import DeletionRequest
+from deletions.models import DeletionItem, DeletionRequest
 from recordings import access
 from recordings.models import User
 
@@ -33,3 +33,16 @@ def pending_count(user: User | AnonymousUser) -> int:
         .exclude(expires_at__lte=timezone.now())
         .count()
     )
+
+
+def deletion_of_record(*, record_id: int, scope: int | None) -> DeletionItem | None:
+    """The item that deleted this recording through a request (or found it already gone),
+    if any, for a reader of ``scope``: the recording page says so instead of offering a
+    player for a file that no longer exists."""
+    items = DeletionItem.objects.select_related("request").filter(
+        record_id=record_id,
+        outcome__in=[DeletionItem.Outcome.DELETED, DeletionItem.Outcome.ABSENT],
+    )
+    if scope is not None:
+        items = items.filter(request__customer_id=scope)
+    return items.order_by("-updated_at").first()

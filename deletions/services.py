@@ -161,7 +161,7 @@ def deletion_request_create(
         raise NotAllowed(_("Você não pode pedir exclusões."))
     reason = reason.strip()
     if not reason:
-        raise NotAllowed(_("Diga o motivo da exclusão."))
+        raise NotAllowed(_("Informe o motivo da exclusão."))
     scope = access.scope_of(actor)
     if ids is not None:
         id_list = sorted({int(i) for i in ids})
@@ -233,7 +233,7 @@ def _move(deletion: DeletionRequest, status: str, **fields: Any) -> None:
     """Change status only along a legal transition (the database checks it too)."""
     if (deletion.status, status) not in DeletionRequest.TRANSITIONS:
         raise WrongState(
-            _("Este pedido está %(status)s e não pode mudar assim.")
+            _("Na situação atual (%(status)s), este pedido não pode mudar assim.")
             % {"status": deletion.get_status_display()}
         )
     deletion.status = status
@@ -331,7 +331,7 @@ def deletion_request_approve(
             )
         if needs_step_up(auth_age_seconds) and not (password and actor.check_password(password)):
             raise StepUpRequired(
-                _("Sua entrada tem mais de %(minutes)s minutos: confirme sua senha.")
+                _("Você entrou há mais de %(minutes)s minutos: confirme sua senha.")
                 % {"minutes": settings.DELETION_STEP_UP_MINUTES}
             )
     ids = _fresh_ids(deletion)
@@ -410,7 +410,9 @@ def _check_can_retry(deletion: DeletionRequest, actor: User) -> None:
     if deletion.status == Status.RUNNING and not is_stuck(deletion):
         raise WrongState(_("Esta exclusão está em andamento."))
     if deletion.status not in (Status.PARTIAL, Status.FAILED, Status.RUNNING):
-        raise WrongState(_("Só uma exclusão concluída em parte ou que falhou pode rodar de novo."))
+        raise WrongState(
+            _("Só uma exclusão concluída em parte ou que falhou pode ser executada de novo.")
+        )
     if deletion.requested_by_id == actor.pk:
         raise FourEyes(_("Quem pediu a exclusão não pode executá-la de novo."))
 
@@ -451,7 +453,7 @@ def deletion_request_reject(
     if not actor.has_perm("recordings.approve_deletion"):
         raise NotAllowed(_("Você não pode rejeitar exclusões."))
     if not reason.strip():
-        raise NotAllowed(_("Diga por que o pedido foi rejeitado."))
+        raise NotAllowed(_("Informe por que o pedido foi rejeitado."))
     _expire_first(deletion_id, request)
     with transaction.atomic():
         return _reject(deletion_id, actor, reason, request)

@@ -67,7 +67,9 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
     ids = sorted({int(value) for value in raw_ids})
     whole_filter = data.get("all") == "1"
     if not form.is_valid() or not (ids or whole_filter):
-        messages.error(request, _("Escolha gravações na lista, ou todas as do filtro."))
+        messages.error(
+            request, _("Selecione gravações na lista ou peça a exclusão de todas as do filtro.")
+        )
         return redirect(f"/recordings/?{list_query(form) if form.is_bound else ''}")
     filters = form.filters()
     context: dict[str, Any] = {
@@ -178,7 +180,13 @@ def _decide(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
             )
             if request.POST.get("password"):
                 request.session[AUTH_AT] = time.time()  # the password was just confirmed
-            messages.success(request, _("Exclusão aprovada: ela roda em segundo plano."))
+            messages.success(
+                request,
+                _(
+                    "Exclusão aprovada. Ela é executada em segundo plano: "
+                    "acompanhe o andamento aqui."
+                ),
+            )
         elif action == "reject":
             deletions.deletion_request_reject(
                 deletion_id=deletion.pk,
@@ -196,7 +204,9 @@ def _decide(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
             deletions.deletion_request_retry(
                 deletion_id=deletion.pk, actor=request.user, request=request
             )
-            messages.success(request, _("A exclusão vai rodar de novo, só para o que falta."))
+            messages.success(
+                request, _("A exclusão vai ser executada de novo, só para o que faltou.")
+            )
     except (deletions.ConfirmationMismatch, deletions.StepUpRequired) as exc:
         # Shown again in place, with the count as typed: only the password is asked again.
         deletion.refresh_from_db()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
 from recordings import vono
+from recordings.templatetags.recordings_tags import phone, strftime_pattern
 
 BOM = "\ufeff"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -60,19 +62,26 @@ def csv_lines(
         _("Data e hora"),
         _("Origem"),
         _("Destino"),
-        _("Identificador (clid)"),
+        _("Número exibido (clid)"),
         _("Duração (s)"),
         _("Duração"),
         _("Tamanho (bytes)"),
         _("Tamanho (Vono)"),
         _("Assinante"),
     ]  # translated now, while the request's language is active
-    return _lines(header, first, filters, page_size)
+    return _lines(header, str(get_format("DATETIME_FORMAT")), first, filters, page_size)
 
 
 def _lines(
-    header: list[str], first: vono.RecordingPage, filters: vono.RecordingFilter, page_size: int
+    header: list[str],
+    date_format: str,
+    first: vono.RecordingPage,
+    filters: vono.RecordingFilter,
+    page_size: int,
 ) -> Iterator[str]:
+    """Dates as the page shows them in the reader's language; phone numbers as on screen
+    (``(11) 98765-4321``), which no spreadsheet turns into ``5,51E+12``."""
+    pattern = strftime_pattern(date_format)
     writer = csv.writer(Echo(), delimiter=";", lineterminator="\r\n")
     yield BOM + writer.writerow(header)
     client = vono.get_client()
@@ -81,14 +90,15 @@ def _lines(
     while True:
         for r in page.recordings:
             local = timezone.localtime(r.calldate)
+            stamp = local.strftime(pattern) if pattern else dateformat.format(local, date_format)
             minutes, seconds = divmod(r.duration, 60)
             yield writer.writerow(
                 [
                     r.record_id,
-                    local.strftime("%d/%m/%Y %H:%M:%S"),
-                    csv_cell(r.source),
-                    csv_cell(r.destination),
-                    csv_cell(r.clid),
+                    stamp,
+                    csv_cell(phone(r.source)),
+                    csv_cell(phone(r.destination)),
+                    csv_cell(phone(r.clid)),
                     r.duration,
                     f"{minutes}:{seconds:02d}",
                     "" if r.size is None else r.size,

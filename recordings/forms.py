@@ -57,6 +57,10 @@ class RecordingFilterForm(forms.Form):
         required=False,
         min_value=1,
         max_value=2**53,
+        error_messages={
+            "min_value": _("Os IDs de gravação começam em 1."),
+            "max_value": _("Nenhuma gravação tem um ID tão grande."),
+        },
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     customer_id = forms.IntegerField(
@@ -64,16 +68,29 @@ class RecordingFilterForm(forms.Form):
         required=False,
         min_value=0,
         max_value=2**31,
+        error_messages={
+            "min_value": _("O assinante não pode ser negativo."),
+            "max_value": _("Nenhum assinante tem um número tão grande."),
+        },
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     page = forms.IntegerField(
-        required=False, min_value=1, max_value=10**7, widget=forms.HiddenInput
+        required=False,
+        min_value=1,
+        max_value=10**7,
+        widget=forms.HiddenInput,
+        # Django's "Certifique-se que este valor seja maior ou igual a 1." is stiff.
+        error_messages={
+            "min_value": _("As páginas começam em 1."),
+            "max_value": _("Número de página grande demais."),
+        },
     )
     per_page = forms.TypedChoiceField(
         label=_("Por página"),
         required=False,
         coerce=int,
         choices=[(n, n) for n in PER_PAGE_CHOICES],
+        error_messages={"invalid_choice": _("Escolha 25, 50 ou 100 por página.")},
     )
 
     def __init__(self, query: QueryDict, *, scope: int | None) -> None:
@@ -138,6 +155,16 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     ``recordings.signin``). Neither stores the password.
     """
 
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        # Django's own wording ("Por favor, entre com um usuário e senha corretos…") is stiff.
+        "invalid_login": _(
+            "Usuário ou senha incorretos. Confira e tente de novo: maiúsculas e minúsculas "
+            "fazem diferença."
+        ),
+        "inactive": _("Este usuário está desativado. Fale com um administrador."),
+    }
+
     def clean(self) -> dict[str, Any]:
         request: HttpRequest | None = self.request
         username = (self.cleaned_data.get("username") or "").strip()
@@ -166,7 +193,7 @@ def _refusal_message(refusal: throttle.Refusal) -> str:
         ) % {"n": refusal.retry_after}
     minutes = max(1, math.ceil(refusal.retry_after / 60))
     return ngettext(
-        "Muitas tentativas de entrada sem sucesso. Aguarde %(n)s minuto e tente de novo.",
-        "Muitas tentativas de entrada sem sucesso. Aguarde %(n)s minutos e tente de novo.",
+        "Muitas tentativas de acesso sem sucesso. Aguarde %(n)s minuto e tente de novo.",
+        "Muitas tentativas de acesso sem sucesso. Aguarde %(n)s minutos e tente de novo.",
         minutes,
     ) % {"n": minutes}

@@ -53,3 +53,24 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = incoming
         return response
+
+
+class PrivatePagesMiddleware:
+    """``Cache-Control: private, no-store`` on every HTML page a signed-in person sees.
+
+    Pages list calls, phone numbers and names: no shared proxy and no browser back-forward
+    cache or disk cache may keep them after sign-out. A response that already says how it
+    may be cached (audio, peaks, exports) keeps its own header.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        is_html = response.get("Content-Type", "").startswith("text/html")
+        signed_in = user is not None and user.is_authenticated
+        if is_html and signed_in and "Cache-Control" not in response:
+            response["Cache-Control"] = "private, no-store"
+        return response

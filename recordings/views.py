@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from audit import services as audit
+from deletions import selectors as deletion_selectors
 from recordings import access, peaks, streaming, vono
 from recordings.export import csv_lines, export_filename
 from recordings.forms import RecordingFilterForm
@@ -101,7 +102,12 @@ def recording_export(request: HttpRequest) -> HttpResponseBase:
     try:
         first = vono.get_client().list_recordings(filters, start=0, limit=page_size)
     except vono.VonoError as exc:
-        context = {"form": form, "error": upstream_message(exc)}
+        context = {
+            "form": form,
+            "error": upstream_message(exc),
+            "current_query": list_query(form),
+            "list_url": reverse("recording_list"),  # "try again" shows the list, not a file
+        }
         return render(request, "recordings/list.html", context, status=503)
     audit.record_event(
         action=audit.Action.EXPORT,
@@ -162,6 +168,16 @@ def _neighbours(
 @login_required
 @permission_required("recordings.view_recording", raise_exception=True)
 def recording_detail(request: HttpRequest, record_id: int) -> HttpResponse:
+    gone = deletion_selectors.deletion_of_record(
+        record_id=record_id, scope=access.scope_of(request.user)
+    )
+    if gone is not None:
+        return render(
+            request,
+            "recordings/deleted.html",
+            {"item": gone, "deletion": gone.request, "record_id": record_id},
+            status=410,
+        )
     try:
         recording = access.visible_recording(request, record_id)
     except vono.VonoError as exc:
@@ -172,15 +188,13 @@ def recording_detail(request: HttpRequest, record_id: int) -> HttpResponse:
             status=503,
         )
     form, around = _neighbours(request, record_id)
+    back = ""
+    if form is not None:  # back to the page of the list this recording was on
+        back = list_query(form, page=int(request.GET["pos"]) // form.page_size + 1)
     return render(
         request,
         "recordings/detail.html",
-        {
-            "recording": recording,
-            "around": around,
-            "record_id": record_id,
-            "list_query": around.get("list_query") or (list_query(form, page="") if form else ""),
-        },
+        {"recording": recording, "around": around, "record_id": record_id, "list_query": back},
     )
 
 

@@ -122,7 +122,7 @@ def test_viewer_filters_pages_and_exports(client: Client, db: None) -> None:
     rows = b"".join(client.get("/audit/export.csv?action=download").streaming_content)
     lines = rows.decode("utf-8-sig").splitlines()
     assert len(lines) == 31
-    assert lines[0].startswith("Sequência;Quando (UTC);Usuário;Ação")
+    assert lines[0].startswith("Sequência;Quando (horário de Brasília);Usuário;Ação;Código da ação")
 
 
 def test_viewer_explains_a_bad_period(client: Client, db: None) -> None:

@@ -84,11 +84,11 @@ def test_id_record_filter(supervisor_client: Client, sim: SimulatorProcess) -> N
         ("date_ini=&date_end=2026-11-20&time_ini=08:00", "time_ini", "Informe também a data"),
         ("date_end=2026-11-20&time_end=8h", "time_end", "Informe uma hora válida."),
         ("id_record=abc", "id_record", "Informe um número inteiro."),
-        ("id_record=0", "id_record", "maior ou igual a 1"),
+        ("id_record=0", "id_record", "Os IDs de gravação começam em 1."),
         ("customer_id=três", "customer_id", "Informe um número inteiro."),
-        ("per_page=lots", "per_page", "Faça uma escolha válida"),
-        ("per_page=1000", "per_page", "Faça uma escolha válida"),
-        ("page=0", "page", "maior ou igual a 1"),
+        ("per_page=lots", "per_page", "Escolha 25, 50 ou 100 por página."),
+        ("per_page=1000", "per_page", "Escolha 25, 50 ou 100 por página."),
+        ("page=0", "page", "As páginas começam em 1."),
     ],
 )
 def test_invalid_input_is_explained_and_never_sent(
@@ -99,8 +99,7 @@ def test_invalid_input_is_explained_and_never_sent(
     form = response.context["form"]
     assert message in " ".join(form.errors[field])
     html = response.content.decode()
-    if field != "page":
-        assert f'id="id_{field}_error"' in html, "the message sits next to its field"
+    assert f'id="id_{field}_error"' in html, "the message sits next to its field"
     assert "Corrija os campos destacados" in html
     assert _list_requests(sim) == 0
 
@@ -325,9 +324,11 @@ def test_english_is_selectable(supervisor_client: Client, sim: SimulatorProcess)
 @pytest.mark.parametrize(
     ("raw", "shown"),
     [
-        ("5511987654321", "+55 11 98765-4321"),
-        ("551133334444", "+55 11 3333-4444"),
-        ("11987654321", "11 98765-4321"),
+        ("5511987654321", "(11) 98765-4321"),
+        ("551133334444", "(11) 3333-4444"),
+        ("11987654321", "(11) 98765-4321"),
+        ("5551939809735", "(51) 93980-9735"),
+        ("0800123456", "0800123456"),
         ("sup9001", "sup9001"),
         ("4101", "4101"),
         ("", ""),

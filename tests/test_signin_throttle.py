@@ -46,10 +46,10 @@ def _count(action: str, **filters: Any) -> int:
 def test_five_failures_lock_the_pair_for_the_window(db: None) -> None:
     make_user("maria", "Supervisores")
     for _ in range(throttle.MAX_FAILURES_PER_PAIR):
-        assert "Por favor, entre com um usuário" in _attempt("maria", WRONG)
+        assert "Usuário ou senha incorretos" in _attempt("maria", WRONG)
     client = Client()
     page = _attempt("maria", "pw-for-tests", client=client)
-    assert "Muitas tentativas de entrada sem sucesso. Aguarde 15 minutos" in page
+    assert "Muitas tentativas de acesso sem sucesso. Aguarde 15 minutos" in page
     assert "_auth_user_id" not in client.session
     # maria from another address, and another user from this one, are not affected.
     assert _attempt("maria", "pw-for-tests", ip="10.0.0.2") == "in"
@@ -108,11 +108,11 @@ def test_an_attacker_elsewhere_cannot_lock_admin_out(db: None) -> None:
 def test_many_addresses_slow_a_user_name_down_instead_of_locking_it(db: None) -> None:
     make_user("admin", "Administradores")
     for n in range(throttle.SLOWDOWN_AFTER):  # one guess from each of many addresses
-        assert "Por favor, entre com um usuário" in _attempt("admin", WRONG, ip=f"203.0.113.{n}")
+        assert "Usuário ou senha incorretos" in _attempt("admin", WRONG, ip=f"203.0.113.{n}")
     checks_before = _count("login_failed")
     # From now on one password check per delay is shared by every unknown address: the
     # first attempt takes it, the rest are refused unchecked, with how long to wait.
-    assert "Por favor, entre com um usuário" in _attempt("admin", WRONG, ip="203.0.113.100")
+    assert "Usuário ou senha incorretos" in _attempt("admin", WRONG, ip="203.0.113.100")
     delay = throttle.delay_after(throttle.SLOWDOWN_AFTER + 1)
     assert delay == 2
     page = _attempt("admin", "pw-for-tests", ip="203.0.113.101")

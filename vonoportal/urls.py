@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic.base import RedirectView
 
@@ -8,7 +10,14 @@ from audit import views as audit_views
 from health import views as health_views
 from recordings.forms import ThrottledAuthenticationForm
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico on pages without a <link rel=icon> (JSON, MP3)."""
+    return HttpResponseRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("", RedirectView.as_view(url="/recordings/", permanent=False), name="home"),
     path(
         "accounts/login/",

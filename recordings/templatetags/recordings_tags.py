@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from html import escape
 
 from django import template
@@ -56,24 +57,25 @@ def size(value: int | None, text: str = "") -> str:
 
 @register.filter
 def phone(value: str) -> str:
-    """Brazilian numbers as people read them: ``5511987654321`` -> ``+55 11 98765-4321``.
+    """Brazilian numbers as people in Brazil write them: ``5511987654321`` -> ``(11) 98765-4321``.
 
-    Extensions and anything unexpected are shown as they came.
+    The country code is dropped for Brazilian numbers (every call here is Brazilian, and a
+    leading ``+`` would be read as a formula by spreadsheets). Extensions and anything
+    unexpected are shown as they came.
     """
     if not value.isdigit():
         return value
     if value.startswith("55") and len(value) in (12, 13):
-        ddd, number = value[2:4], value[4:]
-        return f"+55 {ddd} {number[:-4]}-{number[-4:]}"
+        value = value[2:]
     if len(value) in (10, 11) and not value.startswith("0"):
-        return f"{value[:2]} {value[2:-4]}-{value[-4:]}"
+        return f"({value[:2]}) {value[2:-4]}-{value[-4:]}"
     return value
 
 
 _STRFTIME = {"d": "%d", "m": "%m", "Y": "%Y", "y": "%y", "H": "%H", "i": "%M", "s": "%S"}
 
 
-def _strftime_pattern(django_format: str) -> str | None:
+def strftime_pattern(django_format: str) -> str | None:
     """Django's date format as a strftime pattern, when it only uses simple numeric codes."""
     out = []
     for char in django_format:
@@ -115,44 +117,60 @@ def recording_rows(
     DATETIME_FORMAT); every value passes through html.escape.
     """
     django_format = get_format("DATETIME_FORMAT")
-    pattern = _strftime_pattern(django_format)
+    pattern = strftime_pattern(django_format)
     size_of = _size_formatter()
     listen = escape(_("Ouvir"))
     choose = escape(_("Selecionar a gravação"))
+    labels = [
+        escape(str(label))
+        for label in (
+            _("Origem"),
+            _("Destino"),
+            _("Número exibido"),
+            _("Duração"),
+            _("Tamanho"),
+            _("Assinante"),
+        )
+    ]
     rows = []
     for position, r in enumerate(recordings, start=offset):
         href = escape(f"{reverse('recording_detail', args=[r.record_id])}?{query}&pos={position}")
         local = timezone.localtime(r.calldate)
         stamp = local.strftime(pattern) if pattern else dateformat.format(local, django_format)
-        cells = [
-            escape(stamp),
-            escape(r.source),
-            escape(phone(r.source)),
-            escape(r.destination),
-            escape(phone(r.destination)),
-            escape(r.clid),
-            escape(phone(r.clid)),
-            clock(r.duration),
-            escape(size_of(r.size, r.size_text)),
-            "" if r.customer_id is None else str(r.customer_id),
-            href,
-            listen,
-            escape(stamp),
-        ]
         select = (
-            f'<td class="select-col"><input type="checkbox" name="ids" value="{r.record_id}" '
-            f'form="delete-form" aria-label="{choose} {r.record_id}"></td>'
+            f'<td class="select-col"><label><input type="checkbox" name="ids" '
+            f'value="{r.record_id}" form="delete-form" '
+            f'aria-label="{choose} {r.record_id}"></label></td>'
             if selectable
             else ""
         )
-        rows.append(
-            f'<tr data-record-id="{r.record_id}">{select}'
-            + '<td>{}</td><td title="{}">{}</td><td title="{}">{}</td>'
-            '<td title="{}">{}</td><td class="num">{}</td><td class="num">{}</td>'
-            '<td class="num">{}</td><td class="act"><a class="play" href="{}" aria-label="{} {}">'
-            "▶</a></td></tr>".format(*cells)
-        )
+        # Play comes first: on a phone the row is a card with the button on its left.
+        cells = [
+            f'<td class="act"><a class="play" href="{href}" aria-label="{listen} {escape(stamp)}">'
+            '<span aria-hidden="true">▶</span></a></td>',
+            f'<td class="when">{escape(stamp)}</td>',
+            f'<td data-label="{labels[0]}" title="{escape(r.source)}">'
+            f"{escape(phone(r.source))}</td>",
+            f'<td data-label="{labels[1]}" title="{escape(r.destination)}">'
+            f"{escape(phone(r.destination))}</td>",
+            f'<td data-label="{labels[2]}" title="{escape(r.clid)}">{escape(phone(r.clid))}</td>',
+            f'<td class="num" data-label="{labels[3]}">{clock(r.duration)}</td>',
+            f'<td class="num" data-label="{labels[4]}">{escape(size_of(r.size, r.size_text))}</td>',
+            f'<td class="num" data-label="{labels[5]}">'
+            f"{'' if r.customer_id is None else r.customer_id}</td>",
+        ]
+        rows.append(f'<tr data-record-id="{r.record_id}">{select}{"".join(cells)}</tr>')
     return mark_safe("\n".join(rows))  # noqa: S308 - every value above went through escape()
+
+
+PLAYBACK_SPEEDS = ("0.75", "1", "1.25", "1.5", "2")
+
+
+@register.simple_tag
+def playback_speeds() -> list[tuple[str, str]]:
+    """The player's speeds: the value for the audio element, the label in the page's locale
+    (``0,75×`` in Portuguese, ``0.75×`` in English)."""
+    return [(value, f"{number_format(Decimal(value))}×") for value in PLAYBACK_SPEEDS]
 
 
 @register.filter

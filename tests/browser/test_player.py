@@ -18,7 +18,9 @@ def _current_time(page: Page) -> float:
 
 
 def _wait_until(page: Page, script: str, timeout: float = 10.0) -> None:
-    page.wait_for_function(script, timeout=timeout * 1000)
+    # A function, not a bare expression: Playwright evaluates a bare string with eval(),
+    # which the page's Content-Security-Policy (rightly) refuses.
+    page.wait_for_function(f"() => ({script})", timeout=timeout * 1000)
 
 
 def _newest_calls(sim: SimulatorProcess, durations: list[int]) -> list[dict[str, Any]]:
