@@ -53,6 +53,14 @@ def _after_change(request: AuthedRequest, result: services.ChangeResult) -> Http
 
 
 @require_GET
+def home(request: AuthedRequest) -> HttpResponse:
+    """Each person lands where their work is: recordings, or the access pages."""
+    user = request.user
+    managing_only = user.has_perm(MANAGE) and not user.has_perm("recordings.view_recording")
+    return redirect("access_home" if managing_only else "recording_list")
+
+
+@require_GET
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 def access_home(request: AuthedRequest) -> HttpResponse:

@@ -64,7 +64,7 @@ class DeletionRequest(models.Model):
     reason = models.TextField(_("motivo"))
     customer_id = models.PositiveIntegerField(_("assinante"), null=True, blank=True)
     filters = models.JSONField(_("filtro"), default=dict, blank=True)
-    snapshot = models.JSONField(_("retrato no pedido"), default=dict)
+    snapshot = models.JSONField(_("dados no momento do pedido"), default=dict)
     expires_at = models.DateTimeField(_("expira em"))
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -113,7 +113,7 @@ class DeletionItem(models.Model):
     """One recording of an approved request, and what happened to it."""
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", _("a excluir")
+        PENDING = "pending", _("aguardando exclusão")
         SENDING = "sending", _("enviado ao Vono")
         DELETED = "deleted", _("excluída")
         ABSENT = "absent", _("já não existia")

@@ -458,3 +458,12 @@ def test_every_change_to_a_user_is_audited_with_before_and_after(
     client.force_login(first)
     history = client.get(f"/access/users/{nova.pk}/").context["history"]
     assert history[0].action == "password_set"
+
+
+def test_an_access_manager_lands_on_the_access_pages(
+    client: Client, managers: tuple[User, User]
+) -> None:
+    client.force_login(managers[0])
+    assert client.get("/")["Location"] == "/access/"
+    client.force_login(make_user("sara", SUPERVISORS))
+    assert client.get("/")["Location"] == "/recordings/"

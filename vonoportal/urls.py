@@ -3,7 +3,6 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic.base import RedirectView
 
 from accounts import views as account_views
 from audit import views as audit_views
@@ -18,7 +17,7 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
-    path("", RedirectView.as_view(url="/recordings/", permanent=False), name="home"),
+    path("", account_views.home, name="home"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
