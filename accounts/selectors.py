@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import AccessChange
+from audit import services as audit
 from audit.models import AuditEvent
 from recordings.models import User
 
@@ -40,6 +41,9 @@ def pending_access_count(user: User | AnonymousUser) -> int:
     )
 
 
-def user_history(target: User, limit: int = 50) -> QuerySet[AuditEvent]:
-    """The audit events about a user: created, changed, password set, access changes."""
-    return AuditEvent.objects.filter(details__target_id=target.pk).order_by("-seq")[:limit]
+def user_history(target: User, actor: User, limit: int = 50) -> QuerySet[AuditEvent]:
+    """The audit events about a user (created, changed, password set, access changes) that
+    ``actor`` may read: a manager limited to one subscriber does not see what happened to
+    the user while they belonged to another."""
+    events = audit.visible_events(actor).filter(details__target_id=target.pk)
+    return events.order_by("-seq")[:limit]

@@ -12,6 +12,11 @@ Rules, all here and nowhere else:
 - A manager who sets someone's password knows it: that user must choose their own at next
   sign-in, loses any privileged role at once, and gets one only after choosing it.
 - Narrowing (removing a role, deactivating, limiting to one subscriber) applies at once.
+- Nobody holds both approval of deletions and access management: an access manager can
+  become any non-privileged user (by setting their password), so one who also approved
+  deletions would request as that user and approve alone.
+- A manager who sets someone's password voids the changes waiting for that user: the
+  person a second manager was asked to trust is no longer the only one who knows it.
 """
 
 from __future__ import annotations
@@ -149,6 +154,17 @@ def _check_may_manage(actor: User, target: User) -> None:
         raise NotAllowed(_("Este usuário é de outro assinante."))
 
 
+def _check_separation(groups: frozenset[str]) -> None:
+    if roles.privileged_permissions(groups) >= {roles.APPROVE_DELETION, roles.MANAGE_ACCESS}:
+        raise Invalid(
+            _(
+                "Ninguém aprova exclusões e gere acessos ao mesmo tempo: quem gere acessos "
+                "pode entrar como outro usuário e aprovaria os próprios pedidos."
+            ),
+            "groups",
+        )
+
+
 def _check_scope_allowed(actor: User, customer_id: int | None) -> None:
     if actor.customer_id is not None and customer_id != actor.customer_id:
         raise Invalid(
@@ -174,6 +190,7 @@ def _check_can_decide(change: AccessChange, actor: User) -> None:
     after = AccessState.from_json(change.after)
     if actor.customer_id is not None and after.customer_id != actor.customer_id:
         raise NotAllowed(_("Esta mudança dá acesso a outro assinante."))
+    _check_separation(after.groups)
     before = AccessState.from_json(change.before)
     if "privileged_role" in widening(before, after) and change.target.must_change_password:
         raise WrongState(
@@ -402,6 +419,7 @@ def user_change(
         if actor.pk == target.pk:
             raise NotAllowed(_("Ninguém muda os próprios papéis, assinante ou situação."))
         _check_scope_allowed(actor, customer_id)
+        _check_separation(names)
     profile_before = {"first_name": target.first_name, "last_name": target.last_name}
     profile_before["email"] = target.email
     target.first_name = first_name.strip()[:150]
@@ -457,6 +475,7 @@ def password_reset(
         validate_password(password, target)
     except ValidationError as exc:
         raise Invalid(" ".join(exc.messages), "password") from None
+    _void_pending(target, actor=actor, request=request)
     before = state_of(target)
     kept = frozenset(g for g in before.groups if not roles.privileged_permissions({g}))
     if kept != before.groups:
@@ -482,6 +501,25 @@ def password_reset(
         details=_details(target, by="manager"),
     )
     return ChangeResult(user=target)
+
+
+def _void_pending(target: User, *, actor: User, request: HttpRequest | None) -> None:
+    """A manager is setting ``target``'s password: what waits for a second manager was asked
+    for a user only they could sign in as, which is no longer true. Approving it now would
+    hand the reach to whoever set the password (they sign in first and choose "their own")."""
+    for change in AccessChange.objects.select_for_update().filter(
+        target=target, status=Status.PENDING
+    ):
+        change.status, change.decided_at = Status.STALE, timezone.now()
+        change.save(update_fields=["status", "decided_at"])
+        audit.record_event(
+            action=Action.ACCESS_REJECTED,
+            request=request,
+            actor=actor,
+            customer_id=target.customer_id,
+            outcome="stale",
+            details=_details(target, change=change.pk, why="password_reset"),
+        )
 
 
 @transaction.atomic

@@ -163,7 +163,7 @@ def _user_context(request: AuthedRequest, target: User, **extra: Any) -> dict[st
         "pending": selectors.visible_changes(request.user)
         .filter(target=target, status=AccessChange.Status.PENDING)
         .first(),
-        "history": selectors.user_history(target),
+        "history": selectors.user_history(target, request.user),
         "password_form": extra.pop("password_form", None) or PasswordResetForm(),
         **extra,
     }
