@@ -262,4 +262,13 @@ def _walk(
         )
     if head is not None and (head.seq, head.hash) != (last, previous):
         return broken(None, head.seq, f"the head says #{head.seq}, the newest event is #{last}")
+    if checkpoint_count == 0 and last >= settings.AUDIT_CHECKPOINT_EVERY:
+        # Without a checkpoint, the whole chain rewritten as the first, unkeyed SHA-256 chain
+        # verifies, and so does a chain cut short: no checkpoint is not "intact".
+        return broken(
+            None,
+            last,
+            f"no signed checkpoint in {settings.AUDIT_CHECKPOINT_DIR}, yet {last} event(s) "
+            "should have written one: the chain cannot be vouched for (wrong directory?)",
+        )
     return Verification(checked, checkpoint_count, None)
