@@ -9,6 +9,7 @@ Every transition writes its audit event in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
@@ -22,7 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.stepup import needs_step_up
+from audit import chain
 from audit import services as audit
+from audit.models import AuditEvent
 from deletions.models import DeletionItem, DeletionRequest
 from recordings import access, vono
 from recordings.models import User
@@ -543,11 +546,55 @@ def is_stuck(deletion: DeletionRequest) -> bool:
 # --- executing -----------------------------------------------------------------------------------
 
 
+def unproven_approval(deletion: DeletionRequest) -> str | None:
+    """Why the audit log does not prove ``deletion``'s approval, or None when it does.
+
+    Someone who can write to the database but does not hold AUDIT_HMAC_KEY could insert a
+    request already approved "by" a colleague, its items and a task, and the worker would
+    delete. What they cannot make is the keyed approval event: by the approver the request
+    names, who is not its requester, for the same subscriber, covering every item.
+    """
+    item_ids = set(deletion.items.values_list("record_id", flat=True))
+    approvals = AuditEvent.objects.filter(
+        action=Action.DELETION_APPROVED, details__request=deletion.pk
+    )
+    for event in approvals:
+        if event.key_id == chain.LEGACY_KEY_ID:
+            continue  # plain SHA-256: anyone can compute it
+        try:
+            authentic = hmac.compare_digest(chain.event_mac(event), event.hash)
+        except chain.UnknownKey:
+            continue
+        if (
+            authentic
+            and event.actor_id is not None
+            and event.actor_id == deletion.decided_by_id
+            and event.actor_id != deletion.requested_by_id
+            and event.customer_id == deletion.customer_id
+            and item_ids <= set(event.record_ids)
+        ):
+            return None
+    return "no authentic approval event for this request in the audit log"
+
+
 def _claim(deletion_id: int) -> bool:
     """Take an approved request for execution; only one of many concurrent claimers wins.
 
-    A conditional UPDATE: the database lets exactly one change approved to running.
+    A conditional UPDATE: the database lets exactly one change approved to running. A request
+    whose approval the audit log does not prove is never run.
     """
+    deletion = DeletionRequest.objects.filter(pk=deletion_id, status=Status.APPROVED).first()
+    why = unproven_approval(deletion) if deletion is not None else None
+    if deletion is not None and why is not None:
+        logger.error("deletion request #%s not run: %s", deletion_id, why)
+        with transaction.atomic():
+            audit.record_event(
+                action=Action.ACCESS_DENIED,
+                customer_id=deletion.customer_id,
+                outcome="refused",
+                details={"request": deletion_id, "why": why},
+            )
+        return False
     with transaction.atomic():
         won = DeletionRequest.objects.filter(pk=deletion_id, status=Status.APPROVED).update(
             status=Status.RUNNING,
