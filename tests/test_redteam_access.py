@@ -5,10 +5,12 @@ Each test is the attack, run through the real stack; it failed before the fix ne
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from accounts import services as access
 from accounts.models import AccessChange
@@ -56,6 +58,13 @@ def _take_over(client: Client, username: str) -> None:
     )
     assert response.status_code == 302
     client.logout()
+
+
+@pytest.fixture(autouse=True)
+def _portuguese() -> Iterator[None]:
+    """The messages matched below are the source language's, whatever ran before."""
+    with translation.override("pt-br"):
+        yield
 
 
 @pytest.fixture
