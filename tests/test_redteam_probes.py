@@ -12,6 +12,7 @@ from django.test import Client
 
 from accounts import services as access
 from accounts.models import AccessChange
+from accounts.roles import ensure_groups
 from audit.models import AuditEvent
 from recordings.models import User
 from tests.conftest import make_user
@@ -151,6 +152,7 @@ def test_the_admin_has_no_write_path_for_a_staff_access_manager(
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks are PostgreSQL's")
 @pytest.mark.django_db(transaction=True)
 def test_two_managers_approving_at_once_apply_the_change_once() -> None:
+    ensure_groups()  # an earlier transactional test may have flushed the migrations' roles
     first = make_user("gustavo", MANAGERS)
     seconds = [make_user(f"gestor{n}", MANAGERS) for n in range(4)]
     agent = make_user("agente", SUPERVISORS, customer_id=7)
