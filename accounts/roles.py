@@ -15,8 +15,8 @@ APPROVE_DELETION = "recordings.approve_deletion"
 MANAGE_ACCESS = "accounts.manage_access"
 PRIVILEGED = frozenset({APPROVE_DELETION, MANAGE_ACCESS})
 
-# Mirrors migration accounts 0002_roles, which must not import app code; a test keeps them
-# equal.
+# Mirrors the newest migration that sets the roles (accounts 0003_index_role), which must not
+# import app code; a test keeps them equal.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     SUPERVISORS: (
         "recordings.view_recording",
@@ -34,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "recordings.request_deletion",
         "recordings.approve_deletion",
         "recordings.view_audit_log",
+        "index.view_index",
     ),
     # Managing users is its own role: nobody who approves deletions also makes approvers.
     ACCESS_MANAGERS: ("accounts.manage_access", "recordings.view_audit_log"),

@@ -42,6 +42,7 @@ class AuditEvent(models.Model):
         ACCESS_REJECTED = "access_rejected", _("mudança de acesso rejeitada")
         ACCESS_CANCELLED = "access_cancelled", _("mudança de acesso cancelada")
         ACCESS_EXPIRED = "access_expired", _("mudança de acesso expirada")
+        INDEX_SYNC_REQUESTED = "index_sync_requested", _("sincronização do índice pedida")
 
     created_at = models.DateTimeField(_("quando"), db_index=True)
     actor = models.ForeignKey(

@@ -27,6 +27,7 @@ from audit import chain
 from audit import services as audit
 from audit.models import AuditEvent
 from deletions.models import DeletionItem, DeletionRequest
+from index import services as index_services
 from recordings import access, vono
 from recordings.models import User
 from recordings.redaction import upstream_text
@@ -670,6 +671,11 @@ def deletion_request_execute(*, deletion_id: int) -> str | None:
             _set(chunk, deletion_id, Outcome.FAILED, str(exc))
             continue
         _record_result(deletion, chunk, result, client)
+    index_services.recordings_mark_deleted(
+        record_ids=deletion.items.filter(outcome__in=[Outcome.DELETED, Outcome.ABSENT]).values_list(
+            "record_id", flat=True
+        )
+    )
     access.forget_recordings(todo, [None, deletion.customer_id])
     return _finish(deletion_id)
 

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "deletions",
     "accounts",
     "health",
+    "index",
 ]
 
 MIDDLEWARE = [
@@ -274,6 +275,25 @@ VONO_CONNECT_TIMEOUT = _number("VONO_CONNECT_TIMEOUT", 3.05, minimum=0.1)
 VONO_READ_TIMEOUT = _number("VONO_READ_TIMEOUT", 15.0, minimum=0.1)
 VONO_RETRIES = int(_integer("VONO_RETRIES", 2) or 0)
 VONO_PAGE_LIMIT = int(_integer("VONO_PAGE_LIMIT", 500, minimum=1) or 500)
+
+# --- The recording index (index/) ------------------------------------------------------
+# The periodic sync re-reads the most recent INDEX_RECENT_DAYS days every INDEX_SYNC_MINUTES
+# and checks each older day of the INDEX_DAYS window with one count call.
+INDEX_SYNC_MINUTES = _number("INDEX_SYNC_MINUTES", 5, minimum=0.1)
+INDEX_DAYS = int(_integer("INDEX_DAYS", 90, minimum=1) or 90)
+INDEX_RECENT_DAYS = int(_integer("INDEX_RECENT_DAYS", 2, minimum=1) or 2)
+# Requests per second the sync sends to Vono. Only the lease holder syncs, so this per-process
+# cap is the cap for all workers together (the web pages' own calls are not counted).
+INDEX_MAX_RPS = _number("INDEX_MAX_RPS", 10, minimum=0.1)
+INDEX_PAGE_LIMIT = int(_integer("INDEX_PAGE_LIMIT", 500, minimum=1) or 500)
+# A worker that stops renewing its lease (renewed on every page) for this long is taken for
+# dead, and another one may take over.
+INDEX_LEASE_SECONDS = int(_integer("INDEX_LEASE_SECONDS", 120, minimum=5) or 120)
+# A periodic run stops after this long (the next run carries on), so the worker is free for
+# deletions in between.
+INDEX_RUN_SECONDS = _number("INDEX_RUN_SECONDS", 60, minimum=1)
+INDEX_BACKOFF_SECONDS = _number("INDEX_BACKOFF_SECONDS", 30, minimum=0)
+INDEX_BACKOFF_MAX_SECONDS = _number("INDEX_BACKOFF_MAX_SECONDS", 1800, minimum=0)
 
 # The token and key are in every upstream URL: keep them out of error reports and logs.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "recordings.redaction.SecretsExceptionReporterFilter"

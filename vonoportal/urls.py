@@ -31,6 +31,7 @@ urlpatterns = [
     path("healthz", health_views.healthz, name="healthz"),
     path("recordings/", include("recordings.urls")),
     path("deletions/", include("deletions.urls")),
+    path("index/", include("index.urls")),
     path("audit/", audit_views.audit_list, name="audit_list"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("i18n/", include("django.conf.urls.i18n")),
