@@ -170,6 +170,18 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "access_change_approve": ("/access/changes/{change}/approve", dict.fromkeys(ROLES, 405)),
     "access_change_reject": ("/access/changes/{change}/reject", dict.fromkeys(ROLES, 405)),
     "access_change_cancel": ("/access/changes/{change}/cancel", dict.fromkeys(ROLES, 405)),
+    "index_status": (
+        "/index/",
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 403,
+            "qa": 403,
+            "admin": 200,
+            "access": 403,
+        },
+    ),
+    "index_sync_now": ("/index/sync", dict.fromkeys(ROLES, 405)),  # POST only
     "audit_export": (
         "/audit/export.csv",
         {
