@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import threading
 from typing import Any
 
@@ -326,8 +327,8 @@ def test_the_worker_runs_the_sync_and_queues_the_next_one(
     from django_tasks_db.models import DBTaskResult
 
     settings.INDEX_SYNC_MINUTES = 5
-    call_command("sync_recordings", "--enqueue", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    call_command("sync_recordings", "--enqueue", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("sync_recordings", "--enqueue", stdout=io.StringIO())
+    call_command("sync_recordings", "--enqueue", stdout=io.StringIO())
     assert DBTaskResult.objects.filter(task_path="index.tasks.sync_index").count() == 1
     call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     _assert_in_step(sim)
@@ -350,13 +351,13 @@ def test_sync_recordings_command_reports_and_fails_on_upstream_errors(
             "sync_recordings",
             "--days",
             "2",
-            stdout=open("/dev/null", "w"),
-            stderr=open("/dev/null", "w"),
-        )  # noqa: SIM115
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
     sim.clear_faults()
     with pytest.raises(CommandError, match="backoff"):
-        call_command("sync_recordings", "--days", "2", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    call_command("sync_recordings", "--days", "2", "--force", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("sync_recordings", "--days", "2", stdout=io.StringIO())
+    call_command("sync_recordings", "--days", "2", "--force", stdout=io.StringIO())
     _assert_in_step(sim, sync.window(2))
 
 
