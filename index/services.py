@@ -69,6 +69,20 @@ def ensure_scheduled() -> bool:
     return schedule_next(after=dt.timedelta(0))
 
 
+def start_up() -> bool:
+    """At a start (``sync_recordings --enqueue``): make sure a run comes soon. A queued run
+    is brought forward when the index is older than one sync interval."""
+    if ensure_scheduled():
+        return True
+    state = _state()
+    now = timezone.now()
+    interval = dt.timedelta(minutes=settings.INDEX_SYNC_MINUTES)
+    stale = state.fresh_as_of is None or state.fresh_as_of < now - interval
+    if stale and state.scheduled_for and state.scheduled_for > now:
+        return schedule_next(after=dt.timedelta(0))
+    return False
+
+
 def delay_after(result: SyncResult) -> dt.timedelta:
     """When the next periodic run is due after ``result``."""
     if result.status == "partial":

@@ -35,6 +35,10 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 
+# The recording index's periodic sync runs on the same worker; queue its first run now, so the
+# simulator's 60 days are indexed in the background while the page comes up (see /index/).
+$py manage.py sync_recordings --enqueue >/dev/null
+
 # Approved deletions run here, never inside a web request.
 $py manage.py db_worker --interval 1 --no-startup-delay >/dev/null 2>&1 &
 pids+=($!)
@@ -52,7 +56,8 @@ cat <<TXT
     access       Gestores de acesso (users, roles and scope)
     access2      Gestores de acesso (a second access manager)
 
-  A background worker carries out approved deletions.
+  A background worker carries out approved deletions and keeps the recording
+  index in step with the simulator (progress at http://127.0.0.1:$PORT/index/, as admin).
   Ctrl-C stops everything.
 
 TXT

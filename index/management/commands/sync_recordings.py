@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["enqueue"]:
-            queued = services.ensure_scheduled()
+            queued = services.start_up()
             self.stdout.write("periodic sync queued" if queued else "periodic sync already queued")
             return
         days = options["days"]
