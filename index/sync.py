@@ -140,9 +140,10 @@ class Lease:
             )
         )
 
-    def renew(self) -> None:
+    def renew(self, **progress: int) -> None:
+        """Extend the lease (and write ``progress`` fields in the same statement)."""
         if not SyncState.objects.filter(pk=STATE, holder=self.holder).update(
-            lease_until=self._until()
+            lease_until=self._until(), **progress
         ):
             raise LeaseLost(f"the sync lease was taken over from {self.holder}")
 
@@ -252,21 +253,22 @@ class _Run:
         start = 0
         totals: set[int] = set()
         while True:
-            self.lease.renew()
             page = self._call(filters, start=start, limit=self.page_size)
-            upsert_page(page.recordings, timezone.now())
-            totals.add(page.total_records)
             self.result.records += len(page.recordings)
-            SyncState.objects.filter(pk=STATE).update(records_read=self.result.records)
+            # One commit per page: the lease renewed (checked before writing) with the rows.
+            with transaction.atomic():
+                self.lease.renew(records_read=self.result.records)
+                upsert_page(page.recordings, timezone.now())
+            totals.add(page.total_records)
             start = page.offset + len(page.recordings)
             if not page.recordings or start >= page.total_records:
                 break
-        seen = _day_rows(day).filter(last_seen__gte=read_started).count()
-        # Offset paging over a list that changed while we read can skip a record: settle the
-        # day only when the total held still and every record it counts was seen.
-        steady = len(totals) == 1 and seen == page.total_records
         now = timezone.now()
         with transaction.atomic():
+            seen = _day_rows(day).filter(last_seen__gte=read_started).count()
+            # Offset paging over a list that changed while we read can skip a record: settle
+            # the day only when the total held still and every record it counts was seen.
+            steady = len(totals) == 1 and seen == page.total_records
             if steady:
                 _day_rows(day).filter(last_seen__lt=read_started, gone_at__isnull=True).update(
                     gone_at=now, gone_how=IndexedRecording.GoneHow.VANISHED
@@ -342,7 +344,6 @@ def sync_run(
             if run.out_of_time():
                 result.status = "partial"
                 break
-            lease.renew()
             try:
                 if full or day in recent or run.check_day(day):
                     run.read_day(day)
@@ -351,7 +352,7 @@ def sync_run(
                 result.errors.append(f"{day.isoformat()}: {exc}")
                 result.status = "failed"
                 break  # the upstream is failing: back off instead of hammering every day
-            SyncState.objects.filter(pk=STATE).update(days_done=done + 1)
+            lease.renew(days_done=done + 1)
     except LeaseLost as exc:
         result.status = "failed"
         result.errors.append(str(exc))
