@@ -15,7 +15,6 @@ The database named is emptied (its index tables truncated). Results: bench/resul
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import random
@@ -64,8 +63,19 @@ def setup_django(sim_port: int) -> None:
 def start_simulator(count: int) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     process = subprocess.Popen(
-        [PYTHON, "-m", "vonosim", "--port", str(port), "--token", TOKEN, "--key", KEY]
-        + ["--count", str(count)],
+        [
+            PYTHON,
+            "-m",
+            "vonosim",
+            "--port",
+            str(port),
+            "--token",
+            TOKEN,
+            "--key",
+            KEY,
+            "--count",
+            str(count),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
@@ -77,9 +87,7 @@ def truncate() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE index_indexedrecording, index_daycoverage, index_syncstate"
-        )
+        cursor.execute("TRUNCATE index_indexedrecording, index_daycoverage, index_syncstate")
 
 
 def bench_ingest(count: int) -> dict[str, float]:
@@ -164,7 +172,7 @@ def load_rows(rows: int) -> tuple[float, list[str]]:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_search(sample: list[str]) -> dict[str, object]:

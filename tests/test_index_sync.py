@@ -382,6 +382,9 @@ def test_admin_sees_coverage_and_asks_for_a_sync(
     status = page.context["status"]
     assert status.covered_days >= DAYS - 1 and status.lag is not None
 
+    partial = client.get("/index/", headers={"HX-Request": "true"}).content.decode()
+    assert partial.lstrip().startswith('<section id="index-progress"'), "htmx gets the partial"
+
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/index/sync")
     assert response.status_code == 302
