@@ -184,6 +184,12 @@ def _coverage(day: dt.date) -> DayCoverage:
     return coverage
 
 
+def _clean(text: str, length: int) -> str:
+    """The vendor's text as stored: NUL bytes (which PostgreSQL refuses, and which would
+    block the whole page every run) dropped, the length capped."""
+    return text.replace("\x00", "")[:length]
+
+
 def _row(recording: vono.Recording, now: dt.datetime) -> IndexedRecording:
     calldate = recording.calldate.astimezone(SAO_PAULO)
     numbers = " ".join(
@@ -194,14 +200,14 @@ def _row(recording: vono.Recording, now: dt.datetime) -> IndexedRecording:
         customer_id=recording.customer_id,
         calldate=calldate,
         call_day=calldate.date(),
-        clid=recording.clid[:80],
-        source=recording.source[:80],
-        destination=recording.destination[:80],
+        clid=_clean(recording.clid, 80),
+        source=_clean(recording.source, 80),
+        destination=_clean(recording.destination, 80),
         numbers=numbers[:260],
         duration=recording.duration,
         size=recording.size,
-        duration_text=recording.duration_text[:60],
-        size_text=recording.size_text[:60],
+        duration_text=_clean(recording.duration_text, 60),
+        size_text=_clean(recording.size_text, 60),
         first_seen=now,
         last_seen=now,
         gone_at=None,

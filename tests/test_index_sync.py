@@ -123,6 +123,21 @@ def test_new_calls_arriving_are_indexed_by_the_next_run(sim: SimulatorProcess) -
     assert kept == first_seen, "a refresh keeps when a recording was first seen"
 
 
+def test_hostile_upstream_texts_are_stored_safely(sim: SimulatorProcess) -> None:
+    now = timezone.now().astimezone(sync.SAO_PAULO).replace(tzinfo=None, microsecond=0)
+    odd = sim.add_recording(
+        calldate=now.isoformat(),
+        source="41\x0098597" + "9" * 200,
+        destination="<b>4115</b>",
+        duration=3,
+    )
+    assert sync.sync_run().status == "done"
+    row = IndexedRecording.objects.get(record_id=odd["record_id"])
+    assert row.source.startswith("4198597") and len(row.source) == 80
+    assert row.destination == "<b>4115</b>"
+    assert selectors.search(number="4115").filter(record_id=row.record_id).exists()
+
+
 def test_calls_deleted_upstream_are_marked_vanished(sim: SimulatorProcess) -> None:
     sync.sync_run()
     today, old = sync.window()[0], _old_day_with_records(sim)
