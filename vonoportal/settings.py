@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "deletions",
     "accounts",
     "health",
+    "audio",
 ]
 
 MIDDLEWARE = [
@@ -274,6 +275,16 @@ VONO_CONNECT_TIMEOUT = _number("VONO_CONNECT_TIMEOUT", 3.05, minimum=0.1)
 VONO_READ_TIMEOUT = _number("VONO_READ_TIMEOUT", 15.0, minimum=0.1)
 VONO_RETRIES = int(_integer("VONO_RETRIES", 2) or 0)
 VONO_PAGE_LIMIT = int(_integer("VONO_PAGE_LIMIT", 500, minimum=1) or 500)
+
+# --- Audio: a local cache of recordings, and how many streams a process serves -------------
+# One host's processes share the directory (atomic renames, file locks); it holds personal
+# data, so it is kept small and short-lived.
+AUDIO_CACHE_DIR = Path(env.str("AUDIO_CACHE_DIR", default=str(BASE_DIR / "var" / "audio-cache")))
+AUDIO_CACHE_MB = int(_integer("AUDIO_CACHE_MB", 2048) or 0)
+AUDIO_CACHE_HOURS = _number("AUDIO_CACHE_HOURS", 24.0)
+# Streams beyond this, per process, get 503 with Retry-After. Keep it below GUNICORN_THREADS:
+# the threads left over are the pages' (see bench/README.md).
+AUDIO_STREAMS_PER_PROCESS = int(_integer("AUDIO_STREAMS_PER_PROCESS", 112, minimum=1) or 112)
 
 # The token and key are in every upstream URL: keep them out of error reports and logs.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "recordings.redaction.SecretsExceptionReporterFilter"

@@ -170,6 +170,8 @@ class Simulator:
         for fault in faults:
             if fault.kind == "truncate":
                 environ["vonosim.cut"] = True  # chunked: no closing chunk either
+                if fault.seconds:  # paced, so a client sees the start well before the cut
+                    body = _slowly(body, fault.chunk, fault.seconds)
                 return _truncated(start_response, status, headers, body, length)
             if fault.kind == "slow":
                 start_response(status, headers)
