@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,6 +235,7 @@ class AudioCache:
                 record_id, customer_id=customer_id, range_header="bytes=0-"
             ) as stream:
                 total = _stated_total(stream)
+                chunks: Iterator[bytes]
                 if stream.status == 416:  # an empty recording has no byte 0
                     total, chunks = 0, iter(())
                 else:
@@ -440,7 +441,7 @@ class CachedRecording:
                 return data
             self._wait_beyond(offset)
 
-    def chunks(self, first: int, last: int | None) -> Iterator[bytes]:
+    def chunks(self, first: int, last: int | None) -> Generator[bytes]:
         """Bytes ``first`` to ``last`` inclusive (None: to the end), as they arrive."""
         offset = first
         while last is None or offset <= last:

@@ -163,6 +163,7 @@ def _answer(
         return StreamingHttpResponse(body, content_type="audio/mpeg")
 
     plan = ranges.answer(asked, cached.wait_total())
+    response: HttpResponseBase
     if plan.status == 416 or request.method == "HEAD":
         cached.close()
         if slot is not None:
@@ -172,8 +173,9 @@ def _answer(
         cached.wait_for(plan.first)
         if cached.complete:
             span = _FileSpan(cached, plan.first, plan.length, slot)
-            response = FileResponse(span, status=plan.status, content_type="audio/mpeg")
-            response.block_size = READ_CHUNK
+            file_response = FileResponse(span, status=plan.status, content_type="audio/mpeg")
+            file_response.block_size = READ_CHUNK
+            response = file_response
         else:
             body = _FollowingBody(
                 cached, plan.first, plan.last, slot, record_id=recording.record_id

@@ -20,6 +20,10 @@ class _Handler(ServerHandler):
     ``vonosim.chunked`` in the environ and the server does the framing, as a real server would.
     """
 
+    # Set by wsgiref at run time; typeshed does not declare them on the handler.
+    headers: Any
+    headers_sent: bool
+    environ: Any
     _chunked = False
 
     def _wants_chunked(self) -> bool:
