@@ -43,6 +43,7 @@ READ_CHUNK = 256 * 1024
 # unstated length below this share of that size was cut short, not rounded.
 SHORTFALL = 0.97
 _POLL_FIRST, _POLL_MAX = 0.005, 0.05  # seconds between looks at a growing file
+_SETTLING = 60.0  # seconds a just-completed file is evicted last
 
 # Errors a download can end with, by name in the state file, so any process can re-raise them.
 _ERRORS: dict[str, type[vono.VonoError]] = {
@@ -128,25 +129,33 @@ class AudioCache:
         """
         paths = self.paths(record_id)
         deadline = time.monotonic() + self.stall_timeout
-        started = False
+        starts = 0
         while True:
             found = self._open_complete(paths)
             if found is not None:
                 return found
+            # The lock first, then the state: a download that ends in between has written
+            # its final state before letting go of the lock.
+            alive = _filler_alive(paths.lock)
             state = _read_json(paths.state) or {}
-            if _filler_alive(paths.lock):
+            if alive:
                 if state.get("state") == "filling" and state.get("answered"):
                     following = self._open_part(paths, state)
                     if following is not None:
                         return following
-            elif started and state.get("state") == "failed":
-                raise _failure(state)
-            elif not started:
-                started = True
+            else:
+                found = self._open_complete(paths)  # it may have been completed just now
+                if found is not None:
+                    return found
+                if starts and state.get("state") == "failed":
+                    raise _failure(state)
+                if starts and state.get("state") == "filling":
+                    raise CacheGone("The recording's download stopped")
+                if starts >= 2:  # done twice and gone twice: evicted as soon as it landed
+                    raise CacheGone("The recording could not be kept long enough to read")
+                starts += 1
                 self._start_fill(record_id, customer_id, expected_size)
                 continue
-            elif state.get("state") != "done":
-                raise CacheGone("The recording's download stopped")
             if time.monotonic() > deadline:
                 raise vono.VonoTimeout("The recording's download did not start in time")
             time.sleep(_POLL_FIRST)
@@ -250,6 +259,9 @@ class AudioCache:
                         done = os.write(part_fd, view)
                         view = view[done:]
                     written += len(chunk)
+                    if os.fstat(part_fd).st_nlink == 0:
+                        logger.info("recording %s: purged while downloading; stopped", record_id)
+                        return
                     if total is not None and written > total:
                         raise vono.VonoProtocolError("The recording is longer than announced")
             if total is not None and written != total:
@@ -261,6 +273,7 @@ class AudioCache:
                 logger.info("recording %s: purged while downloading; not kept", record_id)
                 return
             _write_json(paths.state, {"state": "done", "total": written, "inode": inode})
+            os.utime(part_fd)  # just used, and downloaded now: the newest for LRU and for age
             try:
                 os.rename(paths.part, paths.complete)
             except FileNotFoundError:
@@ -300,7 +313,7 @@ class AudioCache:
     def prune(self) -> dict[str, int]:
         """Drop files past their age, then the least recently used beyond the size limit."""
         now = time.time()
-        kept: list[tuple[float, int, Path]] = []
+        kept: list[tuple[bool, float, int, Path]] = []
         expired = evicted = 0
         try:
             entries = list(os.scandir(self.directory))
@@ -318,9 +331,12 @@ class AudioCache:
                 self._drop(path)
                 expired += 1
             else:
-                kept.append((stat.st_atime, stat.st_size, path))
-        size = sum(s for _, s, _ in kept)
-        for _, file_size, path in sorted(kept):
+                # A file downloaded just now goes after the others: its readers may still be
+                # learning that it is complete.
+                settling = now - stat.st_mtime < _SETTLING
+                kept.append((settling, stat.st_atime, stat.st_size, path))
+        size = sum(s for _, _, s, _ in kept)
+        for _, _, file_size, path in sorted(kept):
             if size <= self.max_bytes:
                 break
             self._drop(path)
@@ -470,6 +486,9 @@ class CachedRecording:
 
     def _settled(self) -> bool:
         """Whether the download ended well (then ``total`` is set); raises if it failed."""
+        if self.total is not None and os.fstat(self.fd).st_size >= self.total:
+            self.complete = True  # every byte is here, whatever became of the files since
+            return True
         state = _read_json(self._paths.state)
         if state is not None and state.get("inode") == self._inode:
             if state.get("state") == "done":

@@ -359,3 +359,33 @@ def test_a_listener_who_stops_reading_holds_up_nobody(
             assert response.read() == whole
     finally:
         stuck.close()
+
+
+def test_a_reader_keeps_its_bytes_when_the_file_is_evicted_under_it(
+    sim: SimulatorProcess, tmp_path: Path
+) -> None:
+    record_id = sim.add_recording(duration=600, customer_id=3)["record_id"]
+    whole = _raw(sim, record_id)
+    sim.fault("slow", target="download", chunk=256 * 1024, seconds=0.05)
+    cache = AudioCache(tmp_path, max_bytes=0, max_age=3600, stall_timeout=10)  # keeps nothing
+    reader = cache.open(record_id, customer_id=None)
+    first = reader.read(0, 1000)
+    deadline = time.monotonic() + 20
+    while sim.stats()["active_downloads"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cache.prune()
+    assert not list(tmp_path.glob("*.mp3")), "nothing is kept"
+    assert first + b"".join(reader.chunks(1000, None)) == whole
+    reader.close()
+
+
+def test_a_purge_stops_the_download(sim: SimulatorProcess, tmp_path: Path) -> None:
+    record_id = sim.add_recording(duration=1800, customer_id=3)["record_id"]
+    sim.fault("slow", target="download", chunk=64 * 1024, seconds=0.05)  # about 6 s in all
+    cache = AudioCache(tmp_path, max_bytes=10**9, max_age=3600, stall_timeout=10)
+    cache.open(record_id, customer_id=None).close()
+    cache.purge([record_id])
+    deadline = time.monotonic() + 3
+    while sim.stats()["active_downloads"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sim.stats()["active_downloads"] == 0, "the upstream download was let go"
