@@ -55,6 +55,8 @@ _ERRORS: dict[str, type[vono.VonoError]] = {
 
 
 def _error_kind(exc: vono.VonoError) -> str:
+    if isinstance(exc, vono.VonoRejected):
+        return "rejected"
     for kind, cls in _ERRORS.items():
         if type(exc) is cls:
             return kind
@@ -287,7 +289,7 @@ class AudioCache:
             if _is_inode(paths.part, inode):
                 _write_json(
                     paths.state,
-                    {"state": "failed", "error": _error_kind(exc), "message": str(exc)}
+                    {"state": "failed", "error": _error_kind(exc), "message": _message(exc)}
                     | {"inode": inode},
                 )
                 _unlink(paths.part)
@@ -396,9 +398,15 @@ def _is_inode(path: Path, inode: int) -> bool:
         return False
 
 
+def _message(exc: vono.VonoError) -> str:
+    return exc.reason if isinstance(exc, vono.VonoRejected) else str(exc)
+
+
 def _failure(state: dict[str, Any]) -> vono.VonoError:
     """The error a failed download ended with, as its own class, in any process."""
     message = str(state.get("message") or "The recording's download failed")
+    if state.get("error") == "rejected":
+        return vono.VonoRejected(message)
     return _ERRORS.get(str(state.get("error")), vono.VonoUnavailable)(message)
 
 
