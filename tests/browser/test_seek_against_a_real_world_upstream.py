@@ -11,6 +11,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import sign_in
 from tests.simulator import SimulatorProcess
 
+# Waits are functions, not bare expressions: Playwright evaluates a bare string with eval(),
+# which the page's Content-Security-Policy refuses.
 FORTY_FIVE_MINUTES = 45 * 60
 
 
@@ -40,7 +42,9 @@ def test_qa_reviewer_seeks_anywhere_in_a_45_minute_call(
     page.goto(f"{portal}/recordings/{record['record_id']}/")
     expect(page.locator("[data-player]")).to_have_attribute("data-peaks", "loaded")
     page.get_by_role("button", name="Tocar").click()
-    page.wait_for_function("document.querySelector('audio').currentTime > 0.5", timeout=15_000)
+    page.wait_for_function(
+        "() => document.querySelector('audio').currentTime > 0.5", timeout=15_000
+    )
     duration = page.evaluate("document.querySelector('audio').duration")
     assert abs(duration - FORTY_FIVE_MINUTES) < 2, "the browser knows the whole length"
 
@@ -50,12 +54,12 @@ def test_qa_reviewer_seeks_anywhere_in_a_45_minute_call(
         page.mouse.click(box["x"] + box["width"] * share, box["y"] + box["height"] / 2)
         target = FORTY_FIVE_MINUTES * share
         page.wait_for_function(
-            f"Math.abs(document.querySelector('audio').currentTime - {target}) < 30",
+            f"() => Math.abs(document.querySelector('audio').currentTime - {target}) < 30",
             timeout=15_000,
         )
         at = page.evaluate("document.querySelector('audio').currentTime")
         page.wait_for_function(
-            f"document.querySelector('audio').currentTime > {at + 0.5}", timeout=15_000
+            f"() => document.querySelector('audio').currentTime > {at + 0.5}", timeout=15_000
         )
     assert not page.evaluate("document.querySelector('audio').error")
     statuses = {status for _, status in audio_requests}
