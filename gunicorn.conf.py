@@ -5,7 +5,9 @@ import os
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+# A listener holds a thread for the length of its call: many threads, most of them waiting on
+# a socket, and AUDIO_STREAMS_PER_PROCESS (112) of them at most for audio (bench/README.md).
+threads = int(os.environ.get("GUNICORN_THREADS", "128"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.stepup import needs_step_up
+from audio import services as audio_services
 from audit import chain
 from audit import services as audit
 from audit.models import AuditEvent
@@ -670,6 +671,8 @@ def deletion_request_execute(*, deletion_id: int) -> str | None:
         except vono.VonoError as exc:
             _set(chunk, deletion_id, Outcome.FAILED, str(exc))
             continue
+        finally:
+            audio_services.forget_recordings(chunk)  # cached bytes go with the DELETE
         _record_result(deletion, chunk, result, client)
     index_services.recordings_mark_deleted(
         record_ids=deletion.items.filter(outcome__in=[Outcome.DELETED, Outcome.ABSENT]).values_list(

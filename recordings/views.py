@@ -2,25 +2,20 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from contextlib import ExitStack
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from audit import services as audit
 from deletions import selectors as deletion_selectors
-from recordings import access, peaks, streaming, vono
+from recordings import access, vono
 from recordings.export import csv_lines, export_filename
 from recordings.forms import RecordingFilterForm
 from recordings.pages import list_query, upstream_message
@@ -196,110 +191,6 @@ def recording_detail(request: HttpRequest, record_id: int) -> HttpResponse:
         "recordings/detail.html",
         {"recording": recording, "around": around, "record_id": record_id, "list_query": back},
     )
-
-
-def _unavailable(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    response = render(request, "recordings/unavailable.html", {"message": message}, status=status)
-    response["Cache-Control"] = "private, no-store"
-    if status == 503:
-        response["Retry-After"] = "5"
-    return response
-
-
-def _audio(request: HttpRequest, record_id: int, *, attachment: bool) -> HttpResponseBase:
-    """Stream a recording through this server: permission and scope are checked, and the
-    recording found, before the first upstream byte is asked for."""
-    scope = access.scope_of(request.user)
-    try:
-        recording = access.visible_recording(request, record_id)
-        asked = streaming.parse_range(request.headers.get("Range"))
-        stack = ExitStack()
-        stream = stack.enter_context(
-            vono.get_client().open_recording(
-                record_id, customer_id=scope, range_header=asked.header() if asked else None
-            )
-        )
-    except vono.VonoNotFound:
-        return _unavailable(request, 404, _("Gravação indisponível no Vono."))
-    except vono.VonoError as exc:
-        return _unavailable(
-            request, 503 if isinstance(exc, vono.VonoUnavailable) else 502, upstream_message(exc)
-        )
-    plan = streaming.plan_response(asked, stream)
-    body = streaming.UpstreamBody(stack, stream, plan, record_id=record_id)
-    response = StreamingHttpResponse(body, status=plan.status, content_type="audio/mpeg")
-    if plan.content_length is not None:
-        response["Content-Length"] = str(plan.content_length)
-    if plan.content_range:
-        response["Content-Range"] = plan.content_range
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    name = download_filename(recording)
-    disposition = "attachment" if attachment else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
-    if plan.status in (200, 206):
-        if attachment:
-            audit.record_event(
-                action=audit.Action.DOWNLOAD,
-                request=request,
-                record_ids=[record_id],
-                customer_id=recording.customer_id,
-                details={"range": plan.content_range or ""},
-            )
-        else:
-            audit.record_play_once(request, record_id=record_id, customer_id=recording.customer_id)
-    return response
-
-
-@require_GET
-@login_required
-@permission_required("recordings.play_recording", raise_exception=True)
-def recording_audio(request: HttpRequest, record_id: int) -> HttpResponseBase:
-    return _audio(request, record_id, attachment=False)
-
-
-@require_GET
-@login_required
-@permission_required("recordings.download_recording", raise_exception=True)
-def recording_download(request: HttpRequest, record_id: int) -> HttpResponseBase:
-    return _audio(request, record_id, attachment=True)
-
-
-@require_GET
-@login_required
-@permission_required("recordings.play_recording", raise_exception=True)
-def recording_peaks(request: HttpRequest, record_id: int) -> JsonResponse:
-    """The waveform's peaks, computed once per recording from its frames and cached."""
-    key = f"peaks:v1:{record_id}"
-    try:
-        recording = access.visible_recording(request, record_id)
-        data = cache.get(key)
-        if data is None:
-            with vono.get_client().open_recording(
-                record_id, customer_id=access.scope_of(request.user)
-            ) as stream:
-                levels = peaks.frame_levels(stream.chunks)
-            data = {"peaks": peaks.peaks(levels), "duration": recording.duration}
-            cache.set(key, data, timeout=30 * 24 * 3600)
-    except vono.VonoNotFound:
-        return JsonResponse({"error": "not_found"}, status=404)
-    except vono.VonoError as exc:
-        logger.warning("peaks of recording %s: %s", record_id, exc)
-        return JsonResponse({"error": "upstream"}, status=503)
-    response = JsonResponse(data)
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
-
-
-def download_filename(recording: vono.Recording) -> str:
-    """``2026-09-30_22-32-42_5551939809735_sup9010_5931.mp3``: safe on every OS."""
-    local = timezone.localtime(recording.calldate)
-    parties = [
-        re.sub(r"[^A-Za-z0-9+-]", "", p)[:40] or "x"
-        for p in (recording.source, recording.destination)
-    ]
-    return f"{local:%Y-%m-%d_%H-%M-%S}_{parties[0]}_{parties[1]}_{recording.record_id}.mp3"
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -31,7 +31,13 @@ from zoneinfo import ZoneInfo
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import HTTPError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import (
+    DecodeError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
@@ -54,6 +60,10 @@ class VonoError(Exception):
 
 class VonoUnavailable(VonoError):
     """Vono could not be reached, timed out, or answered with a server error (5xx)."""
+
+
+class VonoTimeout(VonoUnavailable):
+    """Vono stopped answering: no answer, or no more bytes, within the read time-out."""
 
 
 class VonoOutcomeUnknown(VonoUnavailable):
@@ -579,7 +589,9 @@ class VonoClient:
                 content_length=int(length) if length and length.isdigit() else None,
                 content_range=content_range,
                 content_type=response.headers.get("Content-Type"),
-                chunks=itertools.chain((head,) if head else (), self._chunks(response, chunk_size)),
+                chunks=itertools.chain(
+                    (head,) if head else (), self._chunks(response, chunk_size, already=len(head))
+                ),
             )
         finally:
             response.close()
@@ -661,7 +673,7 @@ class VonoClient:
                     f"The Vono API did not answer a {method} within {self.timeout[1]:g} s; "
                     "it may or may not have been carried out"
                 ) from None
-            raise VonoUnavailable(
+            raise VonoTimeout(
                 f"The Vono API did not answer within {self._timeout_text(exc)}"
             ) from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
@@ -747,18 +759,34 @@ class VonoClient:
             raise VonoProtocolError("The Vono API answered a download with a page, not an MP3")
         return head
 
-    def _chunks(self, response: requests.Response, chunk_size: int) -> Iterator[bytes]:
+    def _chunks(
+        self, response: requests.Response, chunk_size: int, *, already: int = 0
+    ) -> Iterator[bytes]:
+        """The body as it arrives: up to ``chunk_size`` bytes per read, never waiting to fill
+        a chunk (a slow upstream's first bytes reach the listener at once). ``already``: bytes
+        of the body read before (the peek)."""
+        announced = response.headers.get("Content-Length")
+        expected = int(announced) if announced and announced.isdigit() else None
+        received = already
         try:
-            yield from response.iter_content(chunk_size)
-        except requests.exceptions.ChunkedEncodingError:
+            while data := response.raw.read1(chunk_size):
+                received += len(data)
+                yield data
+        except (ProtocolError, DecodeError):
             raise VonoProtocolError("The recording's download was cut short") from None
-        except requests.RequestException as exc:
+        except HTTPError as exc:
             reason = _network_reason(exc)
             if reason == "timed out":
-                raise VonoUnavailable(
+                raise VonoTimeout(
                     f"The Vono API stopped sending the recording for {self.timeout[1]:g} s"
                 ) from None
             raise VonoUnavailable(f"The recording's download failed ({reason})") from None
+        except OSError as exc:
+            raise VonoUnavailable(
+                f"The recording's download failed ({_network_reason(exc)})"
+            ) from None
+        if expected is not None and received < expected and response.status_code != 416:
+            raise VonoProtocolError("The recording's download was cut short")
 
 
 # --- the configured client -----------------------------------------------------------------

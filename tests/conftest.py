@@ -34,6 +34,12 @@ def _own_checkpoint_dir(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _own_audio_cache(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test starts with an empty audio cache of its own."""
+    settings.AUDIO_CACHE_DIR = tmp_path_factory.mktemp("audio-cache")
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Throttle counters and cached pages must not leak from one test into the next."""
     from django.core.cache import cache

@@ -8,7 +8,7 @@ from array import array
 import lameenc
 import pytest
 
-from recordings.peaks import frame_levels, peaks
+from audio.peaks import frame_levels, peaks
 
 
 def _encode(samples: list[int], *, rate: int, channels: int, kbps: int) -> bytes:

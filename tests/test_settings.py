@@ -71,6 +71,9 @@ def test_good_settings_start() -> None:
         ("AUDIT_HMAC_KEY_ID", "a-very-long-key-identifier", "AUDIT_HMAC_KEY_ID must be"),
         ("AUDIT_HMAC_OLD_KEYS", "nokey", "AUDIT_HMAC_OLD_KEYS must read id:key"),
         ("AUDIT_CHECKPOINT_EVERY", "0", "AUDIT_CHECKPOINT_EVERY must be a whole number"),
+        ("AUDIO_CACHE_MB", "2 GB", "AUDIO_CACHE_MB must be a whole number"),
+        ("AUDIO_CACHE_HOURS", "a day", "AUDIO_CACHE_HOURS must be a number"),
+        ("AUDIO_STREAMS_PER_PROCESS", "0", "AUDIO_STREAMS_PER_PROCESS must be a whole number"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+import urllib.error
+from typing import Any
 
 import pytest
 
@@ -315,3 +317,92 @@ def test_slow_fault_still_sends_everything(sim: SimulatorProcess) -> None:
     record = sim.list("limit=1")["data"][0]
     _, _, body = sim.get(f"id_record={record['record_id']}&is_download=1")
     assert len(body) == size_for_duration(record["duration"])
+
+
+def _raw_download(sim: SimulatorProcess, record_id: int, range_header: str = "") -> bytes:
+    """The download's bytes as they cross the wire: status line, headers, framing."""
+    path = f"/api/recording/{sim.api.split('/recording/')[1]}?id_record={record_id}&is_download=1"
+    extra = f"Range: {range_header}\r\n" if range_header else ""
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: sim\r\n{extra}\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def _dechunk(body: bytes) -> bytes:
+    out, pos = b"", 0
+    while True:
+        if pos >= len(body):
+            raise ValueError("the body ends before its closing chunk")
+        line_end = body.index(b"\r\n", pos)
+        size = int(body[pos:line_end], 16)
+        if size == 0:
+            assert body[line_end:] == b"\r\n\r\n", "the closing chunk ends the body"
+            return out
+        if len(body) < line_end + 4 + size:
+            raise ValueError("the body ends inside a chunk")
+        out += body[line_end + 2 : line_end + 2 + size]
+        assert body[line_end + 2 + size : line_end + 4 + size] == b"\r\n"
+        pos = line_end + 4 + size
+
+
+def test_downloads_without_a_length_when_configured(sim: SimulatorProcess) -> None:
+    sim.configure(content_length=False)
+    record = sim.list("limit=1")["data"][0]
+    head, _, body = _raw_download(sim, record["record_id"]).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200")
+    assert b"content-length" not in head.lower()
+    assert b"transfer-encoding" not in head.lower()
+    assert len(body) == size_for_duration(record["duration"])
+
+
+@pytest.mark.parametrize("range_header", ["", "bytes=100-199"])
+def test_downloads_chunked_when_configured(sim: SimulatorProcess, range_header: str) -> None:
+    sim.configure(chunked=True)
+    record = sim.list("limit=1")["data"][0]
+    _, _, whole = sim.get(f"id_record={record['record_id']}&is_download=1")
+    head, _, body = _raw_download(sim, record["record_id"], range_header).partition(b"\r\n\r\n")
+    assert b"\r\ntransfer-encoding: chunked" in head.lower()
+    assert b"content-length" not in head.lower()
+    if range_header:
+        assert head.startswith(b"HTTP/1.1 206")
+        assert f"bytes 100-199/{len(whole)}".encode() in head
+        assert _dechunk(body) == whole[100:200]
+    else:
+        assert head.startswith(b"HTTP/1.1 200")
+        assert _dechunk(body) == whole
+
+
+def test_a_truncated_chunked_download_has_no_closing_chunk(sim: SimulatorProcess) -> None:
+    sim.configure(chunked=True)
+    sim.fault("truncate", target="download")
+    record = sim.list("limit=1")["data"][0]
+    _, _, body = _raw_download(sim, record["record_id"]).partition(b"\r\n\r\n")
+    with pytest.raises(ValueError, match="the body ends"):
+        _dechunk(body)
+
+
+def test_lists_keep_their_length_whatever_the_download_switches(sim: SimulatorProcess) -> None:
+    sim.configure(chunked=True, content_length=False, honour_range=False)
+    status, headers, _ = sim.get("limit=1")
+    assert status == 200 and int(headers["Content-Length"]) > 0
+
+
+@pytest.mark.parametrize(
+    "payload", [{"chunked": "yes"}, {"content_length": 0}, {"no_such_switch": True}]
+)
+def test_config_refuses_unknown_switches_and_wrong_types(
+    sim: SimulatorProcess, payload: dict[str, Any]
+) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        sim.configure(**payload)
+    assert refused.value.code == 400
+    assert sim.configure() == {
+        "honour_range": True,
+        "max_limit": 500,
+        "content_type": "application/octet-stream",
+        "content_length": True,
+        "chunked": False,
+    }

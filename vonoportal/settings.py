@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "accounts",
     "health",
     "index",
+    "audio",
 ]
 
 MIDDLEWARE = [
@@ -294,6 +295,16 @@ INDEX_LEASE_SECONDS = int(_integer("INDEX_LEASE_SECONDS", 120, minimum=5) or 120
 INDEX_RUN_SECONDS = _number("INDEX_RUN_SECONDS", 60, minimum=1)
 INDEX_BACKOFF_SECONDS = _number("INDEX_BACKOFF_SECONDS", 30, minimum=0)
 INDEX_BACKOFF_MAX_SECONDS = _number("INDEX_BACKOFF_MAX_SECONDS", 1800, minimum=0)
+
+# --- Audio: a local cache of recordings, and how many streams a process serves -------------
+# One host's processes share the directory (atomic renames, file locks); it holds personal
+# data, so it is kept small and short-lived.
+AUDIO_CACHE_DIR = Path(env.str("AUDIO_CACHE_DIR", default=str(BASE_DIR / "var" / "audio-cache")))
+AUDIO_CACHE_MB = int(_integer("AUDIO_CACHE_MB", 2048) or 0)
+AUDIO_CACHE_HOURS = _number("AUDIO_CACHE_HOURS", 24.0)
+# Streams beyond this, per process, get 503 with Retry-After. Keep it below GUNICORN_THREADS:
+# the threads left over are the pages' (see bench/README.md).
+AUDIO_STREAMS_PER_PROCESS = int(_integer("AUDIO_STREAMS_PER_PROCESS", 112, minimum=1) or 112)
 
 # The token and key are in every upstream URL: keep them out of error reports and logs.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "recordings.redaction.SecretsExceptionReporterFilter"

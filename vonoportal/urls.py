@@ -30,6 +30,7 @@ urlpatterns = [
     path("access/", include("accounts.urls")),
     path("healthz", health_views.healthz, name="healthz"),
     path("recordings/", include("recordings.urls")),
+    path("recordings/", include("audio.urls")),
     path("deletions/", include("deletions.urls")),
     path("index/", include("index.urls")),
     path("audit/", audit_views.audit_list, name="audit_list"),

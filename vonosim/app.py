@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.util import request_uri
@@ -48,9 +48,29 @@ class BadParameter(Exception):
 
 @dataclass
 class Settings:
-    honour_range: bool = True
+    """Switches for how the upstream behaves, set over ``POST /_sim/config``.
+
+    The contract promises none of Content-Length, Range or a particular content type for
+    downloads; each switch turns one of those promises off.
+    """
+
+    honour_range: bool = True  # False: every download is a 200 with the whole body
     max_limit: int = 500
     content_type: str = "application/octet-stream"  # the vendor does not promise audio/mpeg
+    content_length: bool = True  # False: downloads say no length (the body ends at close)
+    chunked: bool = False  # True: downloads use chunked transfer coding, with no length
+
+    def update(self, payload: dict[str, Any]) -> None:
+        """Set the switches named in ``payload``; an unknown name or a wrong type is refused."""
+        known = {f.name: f for f in fields(self)}
+        for name, value in payload.items():
+            if name not in known:
+                raise ValueError(f"unknown setting {name!r}; one of {', '.join(known)}")
+            kind = type(getattr(self, name))
+            if type(value) is not kind:
+                raise ValueError(f"setting {name!r} takes a {kind.__name__}")
+        for name, value in payload.items():
+            setattr(self, name, value)
 
 
 class Simulator:
@@ -144,9 +164,15 @@ class Simulator:
         except BadParameter as exc:
             return _json(start_response, {"error": 1, "reason": str(exc)})
 
+        length = next((int(v) for k, v in headers if k == "Content-Length"), 0)
+        if download and status[:3] in ("200", "206"):
+            headers = self._download_framing(headers, environ)
         for fault in faults:
             if fault.kind == "truncate":
-                return _truncated(start_response, status, headers, body)
+                environ["vonosim.cut"] = True  # chunked: no closing chunk either
+                if fault.seconds:  # paced, so a client sees the start well before the cut
+                    body = _slowly(body, fault.chunk, fault.seconds)
+                return _truncated(start_response, status, headers, body, length)
             if fault.kind == "slow":
                 start_response(status, headers)
                 return _slowly(body, fault.chunk, fault.seconds)
@@ -246,6 +272,16 @@ class Simulator:
         body = self.library.recording_bytes(record.record_id, record.duration)
         return "200 OK", _headers(content_type, size), self._counted(body)
 
+    def _download_framing(
+        self, headers: list[tuple[str, str]], environ: Environ
+    ) -> list[tuple[str, str]]:
+        """Drop the length, or ask the server for chunked framing, as the switches say."""
+        if self.settings.chunked:
+            environ["vonosim.chunked"] = True
+        if self.settings.chunked or not self.settings.content_length:
+            return [(k, v) for k, v in headers if k != "Content-Length"]
+        return headers
+
     def _counted(self, body: Iterator[bytes]) -> Iterator[bytes]:
         """Count downloads in flight, so tests can see that clients let go of them."""
         with self._lock:
@@ -320,9 +356,7 @@ class Simulator:
                 self.faults.clear()
                 return _json(start_response, {"faults": []})
             if path == "/_sim/config" and method == "POST":
-                for name in ("honour_range", "max_limit", "content_type"):
-                    if name in payload:
-                        setattr(self.settings, name, payload[name])
+                self.settings.update(payload)
                 return _json(start_response, vars(self.settings))
             if path == "/_sim/reset" and method == "POST":
                 self.reset()
@@ -507,10 +541,14 @@ def _truncated(
     status: str,
     headers: list[tuple[str, str]],
     body: Iterable[bytes],
+    length: int,
 ) -> Iterator[bytes]:
-    """Promise the whole body in Content-Length, send half of it, then close."""
+    """Send half of the body (``length`` bytes in all), then close.
+
+    With a Content-Length (or chunked coding) the client can tell the body was cut short;
+    without either, the connection's close looks like the end.
+    """
     start_response(status, headers)
-    length = next((int(v) for k, v in headers if k == "Content-Length"), 0)
     sent = 0
     for chunk in body:
         if sent + len(chunk) >= length // 2:

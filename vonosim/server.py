@@ -14,6 +14,52 @@ from vonosim.app import _ENDPOINT, ConnectionReset
 
 
 class _Handler(ServerHandler):
+    """wsgiref's handler, plus chunked transfer coding when the app asks for it.
+
+    WSGI forbids hop-by-hop headers such as Transfer-Encoding from the app, so the app sets
+    ``vonosim.chunked`` in the environ and the server does the framing, as a real server would.
+    """
+
+    # Set by wsgiref at run time; typeshed does not declare them on the handler.
+    headers: Any
+    headers_sent: bool
+    environ: Any
+    _chunked = False
+
+    def _wants_chunked(self) -> bool:
+        return bool(
+            self.environ is not None
+            and self.environ.get("vonosim.chunked")
+            and self.headers is not None
+            and "Content-Length" not in self.headers
+        )
+
+    def cleanup_headers(self) -> None:
+        if self._wants_chunked():
+            assert self.headers is not None
+            self._chunked = True
+            self.http_version = "1.1"
+            self.headers["Transfer-Encoding"] = "chunked"
+            self.headers["Connection"] = "close"  # one request per connection, as before
+            return
+        super().cleanup_headers()
+
+    def write(self, data: bytes) -> None:
+        if self._chunked or (not self.headers_sent and self._wants_chunked()):
+            if data:
+                super().write(b"%x\r\n%s\r\n" % (len(data), data))
+            return
+        super().write(data)
+
+    def finish_content(self) -> None:
+        if self._chunked and self.headers_sent:
+            assert self.environ is not None
+            if not self.environ.get("vonosim.cut"):
+                self._write(b"0\r\n\r\n")
+                self._flush()
+            return
+        super().finish_content()
+
     def handle_error(self) -> None:
         if isinstance(sys.exc_info()[1], ConnectionReset):
             raise
