@@ -23,6 +23,8 @@ from django.views.decorators.http import require_GET
 from audit import services as audit
 from audit.models import AuditEvent
 from recordings.export import BOM, Echo, csv_cell
+from recordings.forms import MAX_RECORD_ID, whole_number
+from recordings.pages import invalid_parameter
 from vonoportal.http import AuthedRequest
 
 
@@ -43,6 +45,7 @@ class AuditFilterForm(forms.Form):
         label=gettext_lazy("ID da gravação"),
         required=False,
         min_value=1,
+        max_value=MAX_RECORD_ID,
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
 
@@ -65,7 +68,7 @@ class AuditFilterForm(forms.Form):
         if data.get("date_ini"):
             start = dt.datetime.combine(data["date_ini"], dt.time.min, tzinfo=tz)
             events = events.filter(created_at__gte=start)
-        if data.get("date_end"):
+        if data.get("date_end") and data["date_end"] < dt.date.max:  # 9999-12-31: no bound
             end = dt.datetime.combine(
                 data["date_end"] + dt.timedelta(days=1), dt.time.min, tzinfo=tz
             )
@@ -91,13 +94,17 @@ def audit_list(request: AuthedRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     page = None
     if form.is_valid():
-        page = Paginator(form.events(audit.visible_events(request.user)), 50).get_page(
-            request.GET.get("page")
-        )
+        number = request.GET.get("page", "")
+        if number and whole_number(number) is None and number != "last":
+            return invalid_parameter(request, "page", _("informe o número da página."))
+        page = Paginator(form.events(audit.visible_events(request.user)), 50).get_page(number)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
-        request, "audit/list.html", {"form": form, "page": page, "query": query.urlencode()}
+        request,
+        "audit/list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+        status=400 if form.errors else 200,
     )
 
 

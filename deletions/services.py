@@ -118,16 +118,16 @@ def preview_ids(*, user: User, ids: Iterable[int]) -> Preview:
 
     An id the user cannot see raises NotAllowed: nobody asks to delete what they cannot see.
     """
-    scope = access.scope_of(user)
-    client = vono.get_client()
-    recordings = []
-    for record_id in sorted(set(ids)):
-        try:
-            recordings.append(client.get_recording(record_id, customer_id=scope))
-        except vono.VonoNotFound:
+    wanted = sorted(set(ids))
+    found = vono.get_client().get_recordings(
+        wanted, customer_id=access.scope_of(user), concurrency=settings.VONO_LOOKUP_CONCURRENCY
+    )
+    for record_id in wanted:
+        if record_id not in found:
             raise NotAllowed(
                 _("A gravação %(id)s não existe ou não é visível para você.") % {"id": record_id}
-            ) from None
+            )
+    recordings = [found[i] for i in wanted]
     if not recordings:
         raise NotAllowed(_("Escolha ao menos uma gravação."))
     sizes = [r.size for r in recordings]
@@ -141,7 +141,7 @@ def preview_ids(*, user: User, ids: Iterable[int]) -> Preview:
 
 def preview_filter(*, filters: vono.RecordingFilter) -> Preview:
     """Everything a (scoped) filter matches, counted by the upstream."""
-    page = vono.get_client().list_recordings(filters, limit=SNAPSHOT_ROWS)
+    page = vono.get_client().list_window(filters, start=0, count=SNAPSHOT_ROWS)
     if not page.total_records:
         raise NotAllowed(_("Nenhuma gravação corresponde a este filtro."))
     return Preview(
@@ -283,14 +283,11 @@ def _fresh_ids(deletion: DeletionRequest) -> list[int]:
     """The ids that would be deleted now, asked of the upstream now."""
     client = vono.get_client()
     if deletion.kind == DeletionRequest.Kind.IDS:
-        present = []
-        for record_id in deletion.filters["ids"]:
-            try:
-                client.get_recording(record_id, customer_id=deletion.customer_id)
-                present.append(record_id)
-            except vono.VonoNotFound:
-                continue
-        return present
+        ids = deletion.filters["ids"]
+        found = client.get_recordings(
+            ids, customer_id=deletion.customer_id, concurrency=settings.VONO_LOOKUP_CONCURRENCY
+        )
+        return [record_id for record_id in ids if record_id in found]
     filters = vono.RecordingFilter.from_json(deletion.filters)
     return [
         r.record_id for r in client.iter_recordings(filters, page_size=settings.VONO_PAGE_LIMIT)
@@ -630,16 +627,20 @@ def _settle_unknown(deletion: DeletionRequest, client: vono.VonoClient) -> None:
             "record_id", flat=True
         )
     )
-    for record_id in doubtful:
-        try:
-            client.get_recording(record_id, customer_id=deletion.customer_id)
-        except vono.VonoNotFound:
-            _set([record_id], deletion.pk, Outcome.DELETED, "confirmed gone by a list call")
-            continue
-        except vono.VonoError as exc:
-            _set([record_id], deletion.pk, Outcome.UNKNOWN, f"could not check: {exc}")
-            continue
-        _set([record_id], deletion.pk, Outcome.PENDING, "still there after an unknown DELETE")
+    if not doubtful:
+        return
+    try:
+        found = client.get_recordings(
+            doubtful,
+            customer_id=deletion.customer_id,
+            concurrency=settings.VONO_LOOKUP_CONCURRENCY,
+        )
+    except vono.VonoError as exc:
+        _set(doubtful, deletion.pk, Outcome.UNKNOWN, f"could not check: {exc}")
+        return
+    gone = [i for i in doubtful if i not in found]
+    _set(gone, deletion.pk, Outcome.DELETED, "confirmed gone by a list call")
+    _set(found, deletion.pk, Outcome.PENDING, "still there after an unknown DELETE")
 
 
 def deletion_request_execute(*, deletion_id: int) -> str | None:

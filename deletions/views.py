@@ -22,8 +22,8 @@ from deletions import selectors
 from deletions import services as deletions
 from deletions.models import DeletionItem, DeletionRequest
 from recordings import access, vono
-from recordings.forms import RecordingFilterForm
-from recordings.pages import list_query, upstream_message
+from recordings.forms import MAX_RECORD_ID, RecordingFilterForm, whole_number
+from recordings.pages import invalid_parameter, list_query, upstream_message
 from recordings.signals import AUTH_AT, auth_age_seconds
 from vonoportal.http import AuthedRequest
 
@@ -61,12 +61,14 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     access.check_requested_scope(request)
     form = RecordingFilterForm(data, scope=access.scope_of(request.user))
-    raw_ids = [value for value in data.getlist("ids") if value.strip()]
-    if not all(value.strip().isdigit() for value in raw_ids):
-        raise Http404
-    ids = sorted({int(value) for value in raw_ids})
+    parsed = [whole_number(value) for value in data.getlist("ids") if value.strip()]
+    if not all(i is not None and 0 < i <= MAX_RECORD_ID for i in parsed):
+        return invalid_parameter(request, "ids", _("cada id é um número inteiro positivo."))
+    ids = sorted({i for i in parsed if i is not None})
     whole_filter = data.get("all") == "1"
-    if not form.is_valid() or not (ids or whole_filter):
+    for field, errors in form.errors.items():
+        return invalid_parameter(request, field, " ".join(str(e) for e in errors))
+    if not (ids or whole_filter):
         messages.error(
             request, _("Selecione gravações na lista ou peça a exclusão de todas as do filtro.")
         )
@@ -80,6 +82,8 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
         "filters": filters,
         "reason": data.get("reason", "")[:2000],
     }
+    if "\x00" in data.get("reason", ""):
+        return invalid_parameter(request, "reason", _("o texto tem um caractere nulo."))
     try:
         if request.method == "POST":
             deletion = deletions.deletion_request_create(
@@ -168,6 +172,8 @@ def _detail_context(request: AuthedRequest, deletion: DeletionRequest) -> dict[s
 
 def _decide(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     deletion = _get_visible(request, pk)
+    if "\x00" in request.POST.get("reason", ""):
+        return invalid_parameter(request, "reason", _("o texto tem um caractere nulo."))
     try:
         if action == "approve":
             deletions.deletion_request_approve(

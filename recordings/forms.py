@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 from django import forms
@@ -19,6 +20,18 @@ PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_DAYS = 7
 MAX_PER_PAGE = 500
 FILTER_FIELDS = ("date_ini", "date_end", "time_ini", "time_end", "id_record", "customer_id")
+MAX_RECORD_ID = 2**53
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` as a non-negative whole number written in ASCII digits, or None.
+
+    ``str.isdigit`` accepts ``²`` and ``③``, which ``int`` refuses, and ``int`` refuses more
+    than 4,300 digits: neither may reach ``int`` unchecked.
+    """
+    text = text.strip()
+    return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
 
 
 class RecordingFilterForm(forms.Form):
@@ -56,7 +69,7 @@ class RecordingFilterForm(forms.Form):
         label=_("ID da gravação"),
         required=False,
         min_value=1,
-        max_value=2**53,
+        max_value=MAX_RECORD_ID,
         error_messages={
             "min_value": _("Os IDs de gravação começam em 1."),
             "max_value": _("Nenhuma gravação tem um ID tão grande."),
@@ -100,11 +113,11 @@ class RecordingFilterForm(forms.Form):
             data["date_ini"] = (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat()
             data["date_end"] = today.isoformat()
         super().__init__(data)
-        per_page = str(data.get("per_page", ""))
-        if per_page.isdigit() and 0 < int(per_page) <= MAX_PER_PAGE:
-            # The upstream may cap the page size: links then carry the size it returned.
+        per_page = whole_number(str(data.get("per_page", "")))
+        if per_page is not None and 0 < per_page <= MAX_PER_PAGE:
+            # A link from elsewhere may ask for another size: any up to the maximum is fine.
             field = self.fields["per_page"]
-            field.choices = sorted({(n, n) for n in (*PER_PAGE_CHOICES, int(per_page))})  # type: ignore[attr-defined]
+            field.choices = sorted({(n, n) for n in (*PER_PAGE_CHOICES, per_page)})  # type: ignore[attr-defined]
         self.scope = scope
         if scope is not None:
             del self.fields["customer_id"]

@@ -74,3 +74,20 @@ class PrivatePagesMiddleware:
         if is_html and signed_in and "Cache-Control" not in response:
             response["Cache-Control"] = "private, no-store"
         return response
+
+
+class DropUnstorableCookiesMiddleware:
+    """Forget cookies holding a NUL byte (a quoted cookie may carry ``\\000``).
+
+    Such a session id would reach the session table's query, and PostgreSQL refuses NUL in
+    text with an error, not a miss: a 500 for anybody who sends one. Without the cookie the
+    visitor is simply not signed in.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any("\x00" in value for value in request.COOKIES.values()):
+            request.COOKIES = {k: v for k, v in request.COOKIES.items() if "\x00" not in v}
+        return self.get_response(request)

@@ -1,4 +1,5 @@
-"""Helpers shared by the pages of several apps: shareable list links, calm upstream words."""
+"""Helpers shared by the pages of several apps: shareable list links, calm upstream words,
+and the 400 for input that cannot be understood."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from recordings import vono
@@ -13,6 +16,12 @@ from recordings.forms import FILTER_FIELDS, RecordingFilterForm
 from recordings.redaction import upstream_text
 
 logger = logging.getLogger(__name__)
+
+
+def invalid_parameter(request: HttpRequest, field: str, problem: str) -> HttpResponse:
+    """400 for a value that cannot be understood, naming it: never a silent default."""
+    logger.info("400 on %s: parameter %s: %s", request.path[:200], field, problem)
+    return render(request, "400.html", {"field": field, "problem": problem}, status=400)
 
 
 def upstream_message(exc: vono.VonoError) -> str:

@@ -17,16 +17,17 @@ from audit import services as audit
 from deletions import selectors as deletion_selectors
 from recordings import access, vono
 from recordings.export import csv_lines, export_filename
-from recordings.forms import RecordingFilterForm
-from recordings.pages import list_query, upstream_message
+from recordings.forms import RecordingFilterForm, whole_number
+from recordings.pages import invalid_parameter, list_query, upstream_message
 
 logger = logging.getLogger(__name__)
 
 
 def _pager(form: RecordingFilterForm, page: vono.RecordingPage) -> dict[str, Any]:
-    """Paging from what the upstream returned (its limit may be smaller than asked)."""
-    size = max(1, page.limit)
-    current = page.offset // size + 1
+    """Paging as the URL asked it: page N of size S is rows (N-1)*S+1 to N*S, whatever page
+    size the upstream allows, so a shared link shows the same rows to everyone."""
+    size = form.page_size
+    current = form.page_number
     count = max(1, math.ceil(page.total_records / size))
 
     def link(number: int) -> str:
@@ -58,7 +59,7 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         filters = form.filters()
         start = (form.page_number - 1) * form.page_size
         try:
-            page = vono.get_client().list_recordings(filters, start=start, limit=form.page_size)
+            page = vono.get_client().list_window(filters, start=start, count=form.page_size)
         except vono.VonoError as exc:
             context["error"] = upstream_message(exc)
             outcome = "upstream_error"
@@ -81,7 +82,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     template = "recordings/list.html"
     if request.htmx:  # type: ignore[attr-defined]
         template += "#browser"
-    return render(request, template, context)
+    # Input that cannot be understood is a 400 naming its field, never a silent default.
+    return render(request, template, context, status=400 if form.errors else 200)
 
 
 @require_GET
@@ -126,13 +128,12 @@ def _neighbours(
 ) -> tuple[RecordingFilterForm | None, dict[str, Any]]:
     """Previous and next recordings of the list the reviewer came from (``pos`` in the URL)."""
     form = RecordingFilterForm(request.GET, scope=access.scope_of(request.user))
-    pos = request.GET.get("pos", "")
-    if not (pos.isdigit() and form.is_valid()):
+    position = whole_number(request.GET.get("pos", ""))
+    if position is None or not form.is_valid():
         return None, {}
-    position = int(pos)
     start = max(0, position - 1)
     try:
-        window = vono.get_client().list_recordings(form.filters(), start=start, limit=3)
+        window = vono.get_client().list_window(form.filters(), start=start, count=3)
     except vono.VonoError as exc:
         logger.warning("neighbours of recording %s: %s", record_id, exc)
         return form, {}
@@ -159,10 +160,30 @@ def _neighbours(
     }
 
 
+def _list_context_problem(request: HttpRequest) -> tuple[str, str] | None:
+    """The first parameter of the list context (``pos`` and the filters) that cannot be
+    understood, with what is wrong with it."""
+    pos = request.GET.get("pos")
+    if pos is None:
+        return None
+    position = whole_number(pos)
+    if position is None or not 0 <= position <= MAX_POSITION:
+        return "pos", _("informe a posição na lista como um número inteiro.")
+    form = RecordingFilterForm(request.GET, scope=access.scope_of(request.user))
+    for field, errors in form.errors.items():
+        return field, " ".join(errors)
+    return None
+
+
+MAX_POSITION = 10**9
+
+
 @require_GET
 @login_required
 @permission_required("recordings.view_recording", raise_exception=True)
 def recording_detail(request: HttpRequest, record_id: int) -> HttpResponse:
+    if problem := _list_context_problem(request):
+        return invalid_parameter(request, *problem)
     gone = deletion_selectors.deletion_of_record(
         record_id=record_id, scope=access.scope_of(request.user)
     )
@@ -191,6 +212,11 @@ def recording_detail(request: HttpRequest, record_id: int) -> HttpResponse:
         "recordings/detail.html",
         {"recording": recording, "around": around, "record_id": record_id, "list_query": back},
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's own 400s (a bad Host, too many fields...), in the portal's page."""
+    return render(request, "400.html", status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -20,8 +20,9 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from types import TracebackType
 from typing import Any, Self
@@ -478,6 +479,7 @@ class VonoClient:
         )
         self.customer_id = customer_id
         self.timeout = (connect_timeout, read_timeout)
+        self._pool_size = pool_size
         retry = _GetOnlyRetry(
             total=retries,
             connect=retries,
@@ -526,6 +528,21 @@ class VonoClient:
             )
         return page
 
+    def list_window(self, filters: RecordingFilter, *, start: int, count: int) -> RecordingPage:
+        """Recordings ``start`` to ``start + count`` of the result, however the upstream caps
+        ``limit``: as many calls as it takes, so the same URL shows the same rows everywhere.
+
+        The page returned says ``limit=count`` and ``offset=start``, as asked.
+        """
+        page = self.list_recordings(filters, start=start, limit=count)
+        rows = list(page.recordings)
+        while rows and len(rows) < count and start + len(rows) < page.total_records:
+            more = self.list_recordings(filters, start=start + len(rows), limit=count - len(rows))
+            if not more.recordings:
+                break  # the result shrank meanwhile: show what there is
+            rows += more.recordings[: count - len(rows)]
+        return replace(page, recordings=tuple(rows), limit=count, offset=start)
+
     def iter_recordings(
         self, filters: RecordingFilter, *, page_size: int = 500
     ) -> Iterator[Recording]:
@@ -550,6 +567,40 @@ class VonoClient:
             ):
                 return recording
         raise VonoNotFound(f"Recording {record_id} was not found")
+
+    def get_recordings(
+        self, record_ids: Iterable[int], *, customer_id: int | None = None, concurrency: int = 32
+    ) -> dict[int, Recording]:
+        """The recordings that exist among ``record_ids`` (within the scope), by id.
+
+        The API looks up one id per call, so the calls run ``concurrency`` at a time: 500 ids
+        at 100 ms cost about 1.6 s instead of 50 s. An id Vono does not hold is left out; any
+        other failure is raised (the first one), after the calls in flight have finished.
+        """
+        ids = sorted({int(i) for i in record_ids})
+        found: dict[int, Recording] = {}
+        if not ids:
+            return found
+
+        def lookup(record_id: int) -> Recording | None:
+            try:
+                return self.get_recording(record_id, customer_id=customer_id)
+            except VonoNotFound:
+                return None
+
+        workers = max(1, min(concurrency, self._pool_size, len(ids)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="vono-lookup") as pool:
+            futures = [pool.submit(lookup, i) for i in ids]
+            try:
+                for future in futures:
+                    recording = future.result()
+                    if recording is not None:
+                        found[recording.record_id] = recording
+            except BaseException:
+                for pending in futures:
+                    pending.cancel()
+                raise
+        return found
 
     @contextmanager
     def open_recording(

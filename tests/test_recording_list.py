@@ -89,13 +89,24 @@ def test_id_record_filter(supervisor_client: Client, sim: SimulatorProcess) -> N
         ("per_page=lots", "per_page", "Escolha 25, 50 ou 100 por página."),
         ("per_page=1000", "per_page", "Escolha 25, 50 ou 100 por página."),
         ("page=0", "page", "As páginas começam em 1."),
+        # Unicode digits pass str.isdigit() and fail in int(): issue 9's first 500s.
+        ("per_page=²", "per_page", "Escolha 25, 50 ou 100 por página."),
+        ("per_page=③", "per_page", "Escolha 25, 50 ou 100 por página."),
+        (f"per_page={'9' * 4301}", "per_page", "Escolha 25, 50 ou 100 por página."),
+        (f"per_page={'9' * 5000}", "per_page", "Escolha 25, 50 ou 100 por página."),
+        ("page=²", "page", "Informe um número inteiro."),
+        (f"page={'9' * 5000}", "page", "Informe um número inteiro."),
+        (f"id_record={'9' * 5000}", "id_record", "Informe um número inteiro."),
+        ("id_record=-5", "id_record", "Os IDs de gravação começam em 1."),
+        ("customer_id=%00", "customer_id", "Informe um número inteiro."),
+        ("date_ini=2026-11-20%00", "date_ini", "Informe uma data válida."),
     ],
 )
-def test_invalid_input_is_explained_and_never_sent(
+def test_invalid_input_is_a_400_naming_the_field_and_never_sent(
     supervisor_client: Client, sim: SimulatorProcess, query: str, field: str, message: str
 ) -> None:
     response = supervisor_client.get(f"/recordings/?{query}")
-    assert response.status_code == 200
+    assert response.status_code == 400
     form = response.context["form"]
     assert message in " ".join(form.errors[field])
     html = response.content.decode()
@@ -105,45 +116,83 @@ def test_invalid_input_is_explained_and_never_sent(
 
 
 # --- totals and paging agree with the simulator ---
+# The vendor does not promise an uncapped ``limit``: every paging test runs against an
+# upstream that caps it at 50 as well.
+
+
+@pytest.fixture(params=[None, 50], ids=["uncapped", "limit-capped-at-50"])
+def upstream_cap(request: pytest.FixtureRequest, sim: SimulatorProcess) -> int | None:
+    cap: int | None = request.param
+    if cap is not None:
+        sim.configure(max_limit=cap)
+    return cap
+
+
+def _raw_rows(sim: SimulatorProcess, query: str, start: int, count: int) -> list[int]:
+    """Rows ``start`` to ``start + count`` straight from the simulator, however it caps."""
+    rows: list[int] = []
+    while len(rows) < count:
+        page = sim.list(f"{query}&start={start + len(rows)}&limit={count - len(rows)}")
+        if not page["data"]:
+            break
+        rows += [r["record_id"] for r in page["data"]]
+    return rows[:count]
 
 
 def test_page_three_is_what_the_simulator_holds(
-    supervisor_client: Client, sim: SimulatorProcess
+    supervisor_client: Client, sim: SimulatorProcess, upstream_cap: int | None
 ) -> None:
     query = "date_ini=2026-01-01&date_end=2100-01-01"
-    response = supervisor_client.get(f"/recordings/?{query}&per_page=25&page=3")
-    raw = sim.list(f"{query}&start=50&limit=25")
-    assert _ids(response) == [r["record_id"] for r in raw["data"]]
+    response = supervisor_client.get(f"/recordings/?{query}&per_page=100&page=3")
+    raw = sim.list(f"{query}&start=200&limit=1")
+    assert _ids(response) == _raw_rows(sim, query, 200, 100)
+    assert len(_ids(response)) == 100
     page = response.context["page"]
     assert page.total_records == raw["total_records"]
     assert page.total_time == raw["total_time"]
     pager = response.context["pager"]
-    assert (pager["current"], pager["count"]) == (3, math.ceil(raw["total_records"] / 25))
+    assert (pager["current"], pager["count"]) == (3, math.ceil(raw["total_records"] / 100))
+    assert (pager["from"], pager["to"]) == (201, 300)
     html = response.content.decode()
     assert f"página 3 de {pager['count']}" in html
-    assert "per_page=25&amp;page=4" in html.replace(
-        "page=4&amp;per_page=25", "per_page=25&amp;page=4"
+    assert "per_page=100&amp;page=4" in html.replace(
+        "page=4&amp;per_page=100", "per_page=100&amp;page=4"
     )
 
 
-def test_paging_follows_the_limit_the_upstream_returned(
-    supervisor_client: Client, sim: SimulatorProcess
+@pytest.mark.parametrize("cap", [20, 50, 70, 500])
+def test_a_shared_link_shows_the_same_rows_whatever_the_upstream_caps(
+    supervisor_client: Client, sim: SimulatorProcess, cap: int
 ) -> None:
-    sim.configure(max_limit=20)
-    response = supervisor_client.get("/recordings/?date_ini=&date_end=&per_page=50&page=2")
+    sim.configure(max_limit=cap)
+    response = supervisor_client.get("/recordings/?date_ini=&date_end=&page=2&per_page=100")
+    assert sim.stats()["requests"]["list"] == math.ceil(100 / cap), "as many calls as needed"
+    assert _ids(response) == _raw_rows(sim, "date_ini=&date_end=", 100, 100)
     pager = response.context["pager"]
-    assert pager["size"] == 20
-    assert pager["current"] == 3  # offset 50 in pages of 20
-    assert pager["count"] == math.ceil(2400 / 20)
-    assert len(_ids(response)) == 20
+    assert (pager["size"], pager["current"], pager["count"]) == (100, 2, 24)
+    assert (pager["from"], pager["to"]) == (101, 200)
+    html = response.content.decode()
+    assert "página 2 de 24" in html
+    assert "101–200 de 2.400" in html
 
 
-def test_last_page_link_and_a_page_beyond(supervisor_client: Client, sim: SimulatorProcess) -> None:
+def test_last_page_link_and_a_page_beyond(
+    supervisor_client: Client, sim: SimulatorProcess, upstream_cap: int | None
+) -> None:
     response = supervisor_client.get("/recordings/?date_ini=&date_end=&per_page=100&page=24")
     assert response.context["pager"]["next"] is None
     assert len(_ids(response)) == 100
     beyond = supervisor_client.get("/recordings/?date_ini=&date_end=&per_page=100&page=99")
+    assert beyond.status_code == 200
     assert "Esta página não existe" in beyond.content.decode()
+
+
+def test_a_short_last_page_under_a_cap(
+    supervisor_client: Client, sim: SimulatorProcess, upstream_cap: int | None
+) -> None:
+    response = supervisor_client.get("/recordings/?date_ini=&date_end=&per_page=500&page=5")
+    assert _ids(response) == _raw_rows(sim, "date_ini=&date_end=", 2000, 400)
+    assert (response.context["pager"]["from"], response.context["pager"]["to"]) == (2001, 2400)
 
 
 def test_empty_state(supervisor_client: Client, sim: SimulatorProcess) -> None:
@@ -210,7 +259,9 @@ def test_htmx_gets_the_partial_and_caches_vary(
     assert _ids(full) == _ids(partial)
 
 
-def test_links_work_without_javascript(supervisor_client: Client, sim: SimulatorProcess) -> None:
+def test_links_work_without_javascript(
+    supervisor_client: Client, sim: SimulatorProcess, upstream_cap: int | None
+) -> None:
     html = supervisor_client.get("/recordings/?date_ini=&date_end=").content.decode()
     assert 'method="get" action="/recordings/"' in html
     assert 'href="?date_ini=&amp;date_end=&amp;per_page=25&amp;page=2"' in html
@@ -226,11 +277,12 @@ def _csv(response: Any) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
 
 
+@pytest.mark.parametrize("cap", [70, 50])
 def test_export_has_every_row_across_upstream_pages(
-    supervisor_client: Client, sim: SimulatorProcess, settings: Any
+    supervisor_client: Client, sim: SimulatorProcess, settings: Any, cap: int
 ) -> None:
     settings.VONO_PAGE_LIMIT = 100
-    sim.configure(max_limit=70)  # pages smaller than asked: the export follows what came back
+    sim.configure(max_limit=cap)  # pages smaller than asked: the export follows what came back
     today = timezone.localdate()
     start = today - dt.timedelta(days=10)
     response = supervisor_client.get(f"/recordings/export.csv?date_ini={start}&date_end={today}")
@@ -255,7 +307,7 @@ def test_export_has_every_row_across_upstream_pages(
     assert rows[1][5] == str(first["duration"])
     assert rows[1][8] == first["size"]
     assert rows[1][9] == str(first["customer_id"])
-    assert upstream_pages == math.ceil(len(raw) / 70)
+    assert upstream_pages == math.ceil(len(raw) / cap)
 
 
 def test_export_file_name_follows_the_filter(

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "recordings.middleware.RequestIdMiddleware",
+    "recordings.middleware.DropUnstorableCookiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -155,6 +156,18 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", _integer("DATABASE_CONN_MAX_AGE", 60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves several threads and processes (gunicorn, the worker).
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock when a
+    # transaction starts, so two writers queue on the busy timeout instead of one failing
+    # with "database is locked" when it upgrades a read lock half-way through.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": _number("SQLITE_BUSY_TIMEOUT", 20.0, minimum=0.1),
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
@@ -276,6 +289,8 @@ VONO_CONNECT_TIMEOUT = _number("VONO_CONNECT_TIMEOUT", 3.05, minimum=0.1)
 VONO_READ_TIMEOUT = _number("VONO_READ_TIMEOUT", 15.0, minimum=0.1)
 VONO_RETRIES = int(_integer("VONO_RETRIES", 2) or 0)
 VONO_PAGE_LIMIT = int(_integer("VONO_PAGE_LIMIT", 500, minimum=1) or 500)
+# Look-ups by id sent at once (checking a deletion request's ids); at most the client's pool.
+VONO_LOOKUP_CONCURRENCY = int(_integer("VONO_LOOKUP_CONCURRENCY", 32, minimum=1) or 32)
 
 # --- The recording index (index/) ------------------------------------------------------
 # The periodic sync re-reads the most recent INDEX_RECENT_DAYS days every INDEX_SYNC_MINUTES

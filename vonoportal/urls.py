@@ -39,4 +39,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "recordings.views.bad_request"
 handler403 = "recordings.views.permission_denied"
