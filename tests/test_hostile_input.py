@@ -171,7 +171,7 @@ def test_a_scoped_user_sending_a_nul_customer_id_is_refused_and_the_denial_recor
     response = client.get("/recordings/?customer_id=%00")
     assert response.status_code == 404
     denied = AuditEvent.objects.get(action=AuditEvent.Action.ACCESS_DENIED)
-    assert denied.details["customer_id"] == "\N{SYMBOL FOR NULL}"
+    assert denied.details["customer_id"] == ""  # the NUL is dropped, the event kept
     assert denied.actor_username == "scoped"
 
 
@@ -186,7 +186,7 @@ def test_nul_bytes_anywhere_in_a_request_still_make_an_audit_row(
     assert response.status_code == 403
     denied = AuditEvent.objects.filter(action=AuditEvent.Action.ACCESS_DENIED).last()
     assert denied is not None
-    assert denied.user_agent == "evil\N{SYMBOL FOR NULL}agent"
+    assert denied.user_agent == "evilagent"
 
 
 def test_a_session_cookie_with_a_nul_byte_is_just_no_session(client: Client, db: None) -> None:
