@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Starts the Vono simulator and the dashboard on the embedded defaults; Ctrl-C stops both.
+# Starts the Vono simulator, the dashboard and the deletion worker on the embedded defaults;
+# Ctrl-C stops them all. PORT (8000) and SIM_PORT (8001) choose the ports.
+#
+# The simulator may die (or be killed, to see how the portal copes): the dashboard and the
+# worker stay up and show Vono as unavailable, and the simulator is started again after
+# SIM_RESTART_SECONDS (5). It keeps deletions and new ids in SIM_STATE across restarts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
 SIM_PORT="${SIM_PORT:-8001}"
+SIM_STATE="${SIM_STATE:-$PWD/var/vonosim-state.json}"
+SIM_RESTART_SECONDS="${SIM_RESTART_SECONDS:-5}"
 py=.venv/bin/python
 
 export DEBUG=1
@@ -26,7 +33,22 @@ trap stop EXIT INT TERM
 $py manage.py migrate --noinput -v0
 $py manage.py seed_demo >/dev/null
 
-$py -m vonosim --port "$SIM_PORT" &
+# The simulator in a loop of its own: when it dies, it is started again, with its state.
+simulator_loop() {
+    local child=""
+    trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 0' TERM INT
+    while true; do
+        $py -m vonosim --port "$SIM_PORT" --state "$SIM_STATE" &
+        child=$!
+        wait "$child" || true
+        echo "vonosim stopped: the portal shows Vono as unavailable;" \
+            "starting it again in ${SIM_RESTART_SECONDS} s." >&2
+        sleep "$SIM_RESTART_SECONDS" &
+        child=$!
+        wait "$child" || true
+    done
+}
+simulator_loop &
 pids+=($!)
 for _ in $(seq 1 100); do
     if $py -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$SIM_PORT/_sim/health', timeout=1)" 2>/dev/null; then
@@ -42,6 +64,7 @@ $py manage.py sync_recordings --enqueue >/dev/null
 # Approved deletions run here, never inside a web request.
 $py manage.py db_worker --interval 1 --no-startup-delay >/dev/null 2>&1 &
 pids+=($!)
+essential=($!)
 
 cat <<TXT
 
@@ -58,9 +81,12 @@ cat <<TXT
 
   A background worker carries out approved deletions and keeps the recording
   index in step with the simulator (progress at http://127.0.0.1:$PORT/index/, as admin).
+  The simulator keeps its deletions in $SIM_STATE; if it stops, it starts again.
   Ctrl-C stops everything.
 
 TXT
 $py manage.py runserver "127.0.0.1:$PORT" --noreload &
 pids+=($!)
-wait -n "${pids[@]}"
+essential+=($!)
+# Only the dashboard or the worker ending stops everything; the simulator comes back alone.
+wait -n "${essential[@]}"

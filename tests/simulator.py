@@ -18,12 +18,23 @@ ROOT = Path(__file__).resolve().parent.parent
 class SimulatorProcess:
     """A ``python -m vonosim`` process on a real socket."""
 
-    def __init__(self, *, port: int, token: str, key: str) -> None:
+    def __init__(self, *, port: int, token: str, key: str, args: tuple[str, ...] = ()) -> None:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.api = f"{self.base}/api/recording/{token}/{key}"
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "vonosim", "--port", str(port), "--token", token, "--key", key],
+            [
+                sys.executable,
+                "-m",
+                "vonosim",
+                "--port",
+                str(port),
+                "--token",
+                token,
+                "--key",
+                key,
+                *args,
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -42,6 +53,11 @@ class SimulatorProcess:
 
     def stop(self) -> None:
         self._process.terminate()
+        self._process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """Die at once, as a crash would: no clean shutdown."""
+        self._process.kill()
         self._process.wait(timeout=10)
 
     def control(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
-from vonosim.app import Simulator
+from vonosim.app import Settings, Simulator
 from vonosim.server import make_server
 
 
@@ -19,9 +20,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--count", type=int, default=2400, help="how many demo recordings")
     parser.add_argument("--verbose", action="store_true", help="log requests (credentials masked)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=os.environ.get("VONOSIM_STATE") or None,
+        help="a JSON file keeping deletions and added recordings across restarts",
+    )
+    parser.add_argument(
+        "--max-limit",
+        type=int,
+        default=int(os.environ.get("VONOSIM_MAX_LIMIT") or Settings.max_limit),
+        help="cap the list's limit, as a real upstream may (e.g. 50)",
+    )
     args = parser.parse_args(argv)
 
-    app = Simulator(token=args.token, key=args.key, seed=args.seed, count=args.count)
+    app = Simulator(
+        token=args.token,
+        key=args.key,
+        seed=args.seed,
+        count=args.count,
+        state_path=args.state,
+        defaults=Settings(max_limit=args.max_limit),
+    )
     server = make_server(args.host, args.port, app, verbose=args.verbose)
     host, port = args.host, server.server_port
     print(

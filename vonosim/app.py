@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.util import request_uri
 
+from vonosim import state
 from vonosim.audio import FrameLibrary, size_for_duration
-from vonosim.data import Record, generate
+from vonosim.data import SAO_PAULO, Record, generate
 from vonosim.faults import Fault, FaultBoard
 from vonosim.formats import duration_text, size_text
 
@@ -84,6 +87,8 @@ class Simulator:
         seed: int = 2026,
         count: int = 2400,
         library: FrameLibrary | None = None,
+        state_path: Path | None = None,
+        defaults: Settings | None = None,
     ) -> None:
         self.token = token
         self.key = key
@@ -92,15 +97,34 @@ class Simulator:
         self.library = library or FrameLibrary()
         self.faults = FaultBoard()
         self._lock = threading.Lock()
-        self.reset()
+        self.state_path = state_path  # deletions and additions survive a restart there
+        self.defaults = defaults or Settings()  # the switches a reset returns to
+        self.state = (state.load(state_path) if state_path else None) or state.State(_today())
+        self._restart()
 
     def reset(self) -> None:
-        """Back to the demo data as generated, with no faults and empty counters."""
+        """Back to the demo data as generated, with no faults and empty counters.
+
+        Ids stay unique: one given out before the reset is never given out again.
+        """
         with self._lock:
-            self.records: dict[int, Record] = {
-                r.record_id: r for r in generate(seed=self.seed, count=self.count)
+            self.state = state.State(_today(), last_id=self.state.last_id)
+        self._restart()
+
+    def _restart(self) -> None:
+        """The recordings as ``self.state`` says, the default switches, empty counters."""
+        with self._lock:
+            records = {
+                r.record_id: r
+                for r in generate(seed=self.seed, count=self.count, today=self.state.day)
             }
-            self.settings = Settings()
+            records.update(self.state.added)
+            for record_id in self.state.deleted:
+                records.pop(record_id, None)
+            self.records: dict[int, Record] = records
+            self.state.last_id = max(self.state.last_id, *records, 10_000)
+            self._save()
+            self.settings = replace(self.defaults)
             self.requests: Counter[str] = Counter()
             self.delete_calls: list[list[int]] = []
             self.deleted: Counter[int] = Counter()
@@ -326,6 +350,9 @@ class Simulator:
                 else:
                     del self.records[record_id]
                     removed.append(record_id)
+            if removed:
+                self.state.deleted.update(removed)
+                self._save()
         body = json.dumps(
             {
                 "error": 0,
@@ -346,7 +373,8 @@ class Simulator:
         try:
             payload = _json_body(environ) if method == "POST" else {}
             if path == "/_sim/health":
-                return _json(start_response, {"ok": True, "records": len(self.records)})
+                health = {"ok": True, "records": len(self.records), "pid": os.getpid()}
+                return _json(start_response, health)
             if path == "/_sim/faults" and method == "GET":
                 return _json(start_response, {"faults": self.faults.snapshot()})
             if path == "/_sim/faults" and method == "POST":
@@ -382,7 +410,7 @@ class Simulator:
     def _add(self, payload: dict[str, Any]) -> Record:
         """Add one recording (e.g. a 200 MB one for a benchmark); it lives until reset."""
         with self._lock:
-            record_id = int(payload.get("record_id") or max(self.records, default=10_000) + 1)
+            record_id = int(payload.get("record_id") or self.state.last_id + 1)
             calldate = dt.datetime.fromisoformat(payload.get("calldate") or "2026-01-01T12:00:00")
             record = Record(
                 record_id=record_id,
@@ -394,10 +422,23 @@ class Simulator:
                 duration=int(payload["duration"]),
             )
             self.records[record_id] = record
+            self.state.added[record_id] = record
+            self.state.deleted.discard(record_id)
+            self.state.last_id = max(self.state.last_id, record_id)
+            self._save()
         return record
+
+    def _save(self) -> None:
+        """Write what a restart must remember (the caller holds the lock)."""
+        if self.state_path is not None:
+            state.save(self.state_path, self.state)
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(SAO_PAULO).date()
 
 
 def _as_json(r: Record) -> dict[str, Any]:
