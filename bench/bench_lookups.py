@@ -49,7 +49,8 @@ def main() -> None:
             ("sequential (before)", 500, 1),
             ("VONO_LOOKUP_CONCURRENCY=8", 500, 8),
             ("VONO_LOOKUP_CONCURRENCY=16", 500, 16),
-            (f"VONO_LOOKUP_CONCURRENCY={settings.VONO_LOOKUP_CONCURRENCY} (default)", 500, 32),
+            ("VONO_LOOKUP_CONCURRENCY=32", 500, 32),
+            (f"VONO_LOOKUP_CONCURRENCY={settings.VONO_LOOKUP_CONCURRENCY} (default)", 500, 48),
         ):
             started = time.perf_counter()
             found = client.get_recordings(ids[:count], concurrency=concurrency)

