@@ -171,7 +171,7 @@ def _list_context_problem(request: HttpRequest) -> tuple[str, str] | None:
         return "pos", _("informe a posição na lista como um número inteiro.")
     form = RecordingFilterForm(request.GET, scope=access.scope_of(request.user))
     for field, errors in form.errors.items():
-        return field, " ".join(errors)
+        return field, " ".join(str(e) for e in errors)
     return None
 
 

@@ -574,8 +574,9 @@ class VonoClient:
         """The recordings that exist among ``record_ids`` (within the scope), by id.
 
         The API looks up one id per call, so the calls run ``concurrency`` at a time: 500 ids
-        at 100 ms cost about 1.5 s instead of 58 s (bench/bench_lookups.py). An id Vono does not hold is left out; any
-        other failure is raised (the first one), after the calls in flight have finished.
+        at 100 ms cost about 1.5 s instead of 58 s (bench/bench_lookups.py). An id Vono does
+        not hold is left out; any other failure is raised (the first one), after the calls in
+        flight have finished.
         """
         ids = sorted({int(i) for i in record_ids})
         found: dict[int, Recording] = {}
