@@ -136,9 +136,8 @@ def test_the_portal_outlives_the_simulator_and_the_simulator_its_restart(demo: D
 
     pid = demo.sim("/_sim/health")["pid"]
     os.kill(pid, signal.SIGKILL)  # a crash, not a clean stop
-    status, body = demo.get("/healthz")
-    assert status == 503
-    assert json.loads(body)["database"] == "ok"
+    status, _ = demo.get("/healthz")
+    assert status == 200, "this instance still serves (an upstream outage is only degraded)"
     status, page = demo.get("/recordings/?date_ini=&date_end=")
     assert status == 200, "the dashboard is up"
     assert "O Vono não respondeu a tempo ou está fora do ar" in page
@@ -146,7 +145,11 @@ def test_the_portal_outlives_the_simulator_and_the_simulator_its_restart(demo: D
     assert any("runserver" in c for c in running), "the dashboard process is alive"
     assert any("db_worker" in c for c in running), "the worker process is alive"
 
-    _until(lambda: demo.get("/healthz")[0] == 200, 30, "the simulator comes back")
+    _until(
+        lambda: "data-record-id" in demo.get("/recordings/?date_ini=&date_end=")[1],
+        30,
+        "the simulator comes back and the pages with it",
+    )
     assert demo.sim("/_sim/health")["pid"] != pid
     assert demo.sim(query=f"id_record={first}")["total_records"] == 0, "still deleted"
     status, page = demo.get("/recordings/?date_ini=&date_end=")
