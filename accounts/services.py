@@ -190,7 +190,13 @@ def _check_can_decide(change: AccessChange, actor: User) -> None:
     after = AccessState.from_json(change.after)
     if actor.customer_id is not None and after.customer_id != actor.customer_id:
         raise NotAllowed(_("Esta mudança dá acesso a outro assinante."))
+
+
+def _check_own_password(change: AccessChange) -> None:
+    """A privileged role goes only to someone who chose their own password: whoever set it
+    could otherwise sign in as them. Checked at approval; rejecting stays possible."""
     before = AccessState.from_json(change.before)
+    after = AccessState.from_json(change.after)
     if "privileged_role" in widening(before, after) and change.target.must_change_password:
         raise WrongState(
             _(
@@ -597,6 +603,7 @@ def access_change_approve(
         _check_can_decide(change, actor)
         # Also for a change asked before the rule existed; rejecting it stays possible.
         _check_separation(AccessState.from_json(change.after).groups)
+        _check_own_password(change)
         if needs_step_up(auth_age_seconds) and not (password and actor.check_password(password)):
             raise StepUpRequired(
                 _("Você entrou há mais de %(minutes)s minutos: confirme sua senha.")

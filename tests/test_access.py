@@ -469,3 +469,19 @@ def test_an_access_manager_lands_on_the_access_pages(
     assert client.get("/")["Location"] == "/access/"
     client.force_login(make_user("sara", SUPERVISORS))
     assert client.get("/")["Location"] == "/recordings/"
+
+
+def test_a_grant_waiting_for_the_users_own_password_can_still_be_rejected(
+    managers: tuple[User, User], db: None
+) -> None:
+    first, second = managers
+    sara = make_user("sara", SUPERVISORS)
+    sara.must_change_password = True
+    sara.save()
+    pending = _change(first, sara, groups=[ADMINS]).pending
+    assert pending is not None
+    with pytest.raises(access.WrongState, match="escolher a própria senha"):
+        _approve(pending, second)
+    access.access_change_reject(change_id=pending.pk, actor=second, reason="não precisa")
+    pending.refresh_from_db()
+    assert pending.status == AccessChange.Status.REJECTED
