@@ -216,8 +216,9 @@ def bench_search(sample: list[str]) -> dict[str, object]:
 
 
 def main() -> None:
-    placeholder, port = start_simulator(10)
-    placeholder.terminate()
+    # Django's settings need the simulator's port before any run starts its own simulator.
+    port_probe, port = start_simulator(10)
+    port_probe.terminate()
     setup_django(port)
     results: dict[str, object] = {"database": DATABASE_URL.rsplit("@", 1)[-1]}
     if os.environ.get("BENCH_SEARCH_ONLY"):  # reuse the rows a previous run loaded
