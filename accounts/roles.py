@@ -15,8 +15,10 @@ APPROVE_DELETION = "recordings.approve_deletion"
 MANAGE_ACCESS = "accounts.manage_access"
 PRIVILEGED = frozenset({APPROVE_DELETION, MANAGE_ACCESS})
 
-# Mirrors the newest migration that sets the roles (accounts 0003_index_role), which must not
-# import app code; a test keeps them equal.
+# Mirrors what the migrations set, which must not import app code: the newest accounts
+# migration with a full ROLE_PERMISSIONS table (0003_index_role), then each app's additive role
+# migration with a ROLE_ADDITIONS table (e.g. reports/migrations/000N_roles.py: get_or_create
+# the group, add exactly those permissions; its reverse removes them). A test keeps them equal.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     SUPERVISORS: (
         "recordings.view_recording",

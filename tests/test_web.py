@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
@@ -81,19 +82,33 @@ def test_roles_hold_exactly_their_permissions() -> None:
         assert {f"{app}.{codename}" for app, codename in held} == set(perms)
 
 
-def test_roles_module_matches_the_migration() -> None:
-    """The newest migration that sets the role table is the one the database holds."""
+def test_roles_module_matches_the_migrations() -> None:
+    """roles.py mirrors what the migrations set: accounts' newest full role table, then every
+    app's additive role migration (a module-level ``ROLE_ADDITIONS``), so that apps built side
+    by side each add their own roles without a shared accounts migration."""
     from importlib import import_module
-    from pathlib import Path
+
+    from django.apps import apps
 
     import accounts.migrations
 
     folder = Path(accounts.migrations.__file__).parent
     setting_roles = [
-        p.stem for p in sorted(folder.glob("0*.py")) if "ROLE_PERMISSIONS" in p.read_text()
+        p.stem for p in sorted(folder.glob("0*.py")) if "ROLE_PERMISSIONS =" in p.read_text()
     ]
     migration = import_module(f"accounts.migrations.{setting_roles[-1]}")
-    assert migration.ROLE_PERMISSIONS == roles.ROLE_PERMISSIONS
+    table = {name: set(perms) for name, perms in migration.ROLE_PERMISSIONS.items()}
+    for config in apps.get_app_configs():
+        migrations = Path(config.path) / "migrations"
+        if not migrations.is_dir() or not str(config.path).startswith(str(settings.BASE_DIR)):
+            continue
+        for path in sorted(migrations.glob("0*.py")):
+            if "ROLE_ADDITIONS =" not in path.read_text():
+                continue
+            module = import_module(f"{config.name}.migrations.{path.stem}")
+            for name, perms in module.ROLE_ADDITIONS.items():
+                table.setdefault(name, set()).update(perms)
+    assert table == {name: set(perms) for name, perms in roles.ROLE_PERMISSIONS.items()}
 
 
 @pytest.mark.django_db

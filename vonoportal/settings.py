@@ -103,6 +103,10 @@ INSTALLED_APPS = [
     "health",
     "index",
     "audio",
+    "reports",
+    "privacy",
+    "retention",
+    "qa",
 ]
 
 MIDDLEWARE = [
