@@ -792,7 +792,11 @@ def _screen(deletion: DeletionRequest, todo: list[int], client: vono.VonoClient)
         ids = [h.record_id for h in held if h.hold_id == hold_id]
         _set(ids, deletion.pk, Outcome.HELD, f"legal hold #{hold_id}")
     refused: list[int] = []
+    absent: list[int] = []
     if retention:
+        # Nothing proves a policy covers what Vono does not show in the run's scope: no DELETE.
+        absent = [i for i in todo if i not in found]
+        _set(absent, deletion.pk, Outcome.ABSENT, "not on Vono in this scope when checked")
         screened = [r for r in found.values() if r.record_id not in {h.record_id for h in held}]
         refused = retention_proof.outside_terms(
             customer_id=deletion.customer_id, recordings=screened
@@ -811,7 +815,7 @@ def _screen(deletion: DeletionRequest, todo: list[int], client: vono.VonoClient)
                     "outside_policy": refused,
                 },
             )
-    skipped = {h.record_id for h in held} | set(refused)
+    skipped = {h.record_id for h in held} | set(refused) | set(absent)
     return [i for i in todo if i not in skipped]
 
 

@@ -173,10 +173,10 @@ def policy_request(
     User.objects.select_for_update().filter(pk=actor.pk).exists()
     now = timezone.now()
     if RetentionPolicy.objects.filter(
-        status=PolicyStatus.PENDING, customer_id=customer_id, expires_at__gt=now
+        status=PolicyStatus.PENDING, customer_id=customer_id, days=days, expires_at__gt=now
     ).exists():
         raise WrongState(
-            _("Já existe uma política aguardando aprovação para este escopo: decida-a antes.")
+            _("Esta mesma política já aguarda aprovação para este escopo.")
         )
     current = policy_in_force(customer_id)
     policy = RetentionPolicy.objects.create(
