@@ -308,7 +308,9 @@ def test_a_forged_run_deletes_nothing_the_policy_does_not_cover(
     assert {outcomes[i] for i in recent} == {"failed"}
     assert {outcomes[i] for i in other} == {"absent"}  # not this subscriber's: no DELETE
     assert all(sim.list(f"id_record={i}")["total_records"] for i in recent + other)
-    details = set(DeletionItem.objects.filter(record_id__in=recent).values_list("detail", flat=True))
+    details = set(
+        DeletionItem.objects.filter(record_id__in=recent).values_list("detail", flat=True)
+    )
     assert details == {"not covered by the approved retention policy"}
 
 
