@@ -175,9 +175,7 @@ def policy_request(
     if RetentionPolicy.objects.filter(
         status=PolicyStatus.PENDING, customer_id=customer_id, days=days, expires_at__gt=now
     ).exists():
-        raise WrongState(
-            _("Esta mesma política já aguarda aprovação para este escopo.")
-        )
+        raise WrongState(_("Esta mesma política já aguarda aprovação para este escopo."))
     current = policy_in_force(customer_id)
     policy = RetentionPolicy.objects.create(
         customer_id=customer_id,

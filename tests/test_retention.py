@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -79,6 +82,27 @@ def _due_upstream(sim: SimulatorProcess, customer: int, cutoff: dt.datetime) -> 
         if calldate < cutoff:
             due.add(row["record_id"])
     return due
+
+
+@contextlib.contextmanager
+def _past_the_triggers() -> Iterator[None]:
+    """An attacker who owns the database: on PostgreSQL, with every trigger switched off for
+    the session (the suite connects as a superuser); SQLite has no triggers to pass."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET session_replication_role")
+
+
+needs_postgres = pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="the triggers are PostgreSQL's"
+)
 
 
 def _deleted(sim: SimulatorProcess) -> list[int]:
@@ -333,7 +357,8 @@ def test_changing_the_days_in_the_database_does_not_widen_the_run(
     people: dict[str, Any], sim: SimulatorProcess, indexed: None
 ) -> None:
     policy = _approve(_policy(people, days=5), people["admin2"])
-    RetentionPolicy.objects.filter(pk=policy.pk).update(days=1)  # SQLite has no trigger
+    with _past_the_triggers():
+        RetentionPolicy.objects.filter(pk=policy.pk).update(days=1)
     now = timezone.now()
     allowed = _due_upstream(sim, CUSTOMER, now - dt.timedelta(days=5))
     deletion = retention.policy_run(policy_id=policy.pk, now=now)
@@ -342,6 +367,44 @@ def test_changing_the_days_in_the_database_does_not_widen_the_run(
     assert set(_deleted(sim)) == allowed
     refused = DeletionItem.objects.filter(detail="not covered by the approved retention policy")
     assert refused.exists()
+
+
+@needs_postgres
+def test_the_database_refuses_a_self_approved_or_rewritten_policy(
+    people: dict[str, Any], sim: SimulatorProcess
+) -> None:
+    policy = _policy(people)
+    attacks = [
+        {"status": "active", "decided_by": people["admin"]},
+        {"status": "active", "decided_by": None},
+        {"days": 1},
+        {"customer_id": 3},
+    ]
+    for change in attacks:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            RetentionPolicy.objects.filter(pk=policy.pk).update(**change)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        RetentionPolicy.objects.filter(pk=policy.pk).delete()
+
+
+@needs_postgres
+def test_the_database_refuses_a_one_person_lift_or_a_deleted_hold(
+    people: dict[str, Any], sim: SimulatorProcess
+) -> None:
+    hold = _hold(people, number="4133334444")
+    attacks = [
+        {"status": "lifted", "lifted_by": people["admin"]},
+        {"number_digits": "4199999999"},
+        {"ends_on": dt.date(2000, 1, 1)},
+    ]
+    for change in attacks:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            LegalHold.objects.filter(pk=hold.pk).update(**change)
+    retention.hold_lift_request(hold_id=hold.pk, actor=people["admin"], reason="fim")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        LegalHold.objects.filter(pk=hold.pk).update(status="lifted", lifted_by=people["admin"])
+    with pytest.raises(DatabaseError), transaction.atomic():
+        LegalHold.objects.filter(pk=hold.pk).delete()
 
 
 # --- legal holds ---------------------------------------------------------------------------------
@@ -465,9 +528,10 @@ def test_a_lift_written_only_in_the_database_does_not_free_the_recordings(
         deletion_id=deletion.pk, actor=people["admin"], typed_count="2", auth_age_seconds=FRESH
     )
     hold = _hold(people, record_ids=(ids[0],))
-    LegalHold.objects.filter(pk=hold.pk).update(
-        status="lifted", lift_requested_by=people["admin"], lifted_by=people["admin2"]
-    )
+    with _past_the_triggers():
+        LegalHold.objects.filter(pk=hold.pk).update(
+            status="lifted", lift_requested_by=people["admin"], lifted_by=people["admin2"]
+        )
     deletions.deletion_request_execute(deletion_id=deletion.pk)
     assert _deleted(sim) == [ids[1]]
 
