@@ -9,6 +9,7 @@ ask it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -35,30 +36,57 @@ class Held:
 def holds_in_force(*, strict: bool = False) -> list[LegalHold]:
     """The holds that block deletion today: not lifted, and not past their end date.
 
-    ``strict`` (the deletion worker): a hold the database says is lifted still blocks unless
-    the audit log holds an authentic lift event for it, so someone who can write to the
-    database but does not hold AUDIT_HMAC_KEY cannot lift a hold by editing its row.
+    ``strict`` (the deletion worker) also believes the audit log over the database: every
+    hold an authentic ``hold_placed`` event placed blocks, on the terms that event states,
+    until an authentic ``hold_lifted`` event by a second person lifts it. Someone who can
+    write to the database but does not hold AUDIT_HMAC_KEY can neither lift, narrow nor
+    delete a hold by editing its row.
     """
     today = timezone.now().astimezone(SAO_PAULO).date()
     current = Q(ends_on__isnull=True) | Q(ends_on__gte=today)
-    holds = list(LegalHold.objects.filter(current).exclude(status=LegalHold.Status.LIFTED))
+    holds = {
+        hold.pk: hold
+        for hold in LegalHold.objects.filter(current).exclude(status=LegalHold.Status.LIFTED)
+    }
     if strict:
-        lifted = LegalHold.objects.filter(current, status=LegalHold.Status.LIFTED)
-        holds += [hold for hold in lifted if not _lift_proven(hold)]
+        for hold in _holds_by_the_audit_log():
+            if hold.ends_on is None or hold.ends_on >= today:
+                holds[hold.pk] = hold  # the event's terms, whatever the row says now
+    return list(holds.values())
+
+
+def _holds_by_the_audit_log() -> list[LegalHold]:
+    """The holds authentic events placed and no authentic event lifted, as placed."""
+    Action = AuditEvent.Action
+    lifted = {
+        event.details.get("hold")
+        for event in AuditEvent.objects.filter(action=Action.HOLD_LIFTED)
+        if authentic(event)
+        and event.actor_id is not None
+        and event.details.get("requested_by") not in (None, event.actor_id)
+    }
+    holds = []
+    for event in AuditEvent.objects.filter(action=Action.HOLD_PLACED):
+        details = event.details
+        if details.get("hold") in lifted or not authentic(event):
+            continue
+        try:
+            start, end = (dt.date.fromisoformat(d) if d else None for d in details["period"])
+            ends_on = dt.date.fromisoformat(details["ends_on"]) if details["ends_on"] else None
+            holds.append(
+                LegalHold(
+                    pk=int(details["hold"]),
+                    number_digits=str(details["number"]),
+                    record_ids=list(event.record_ids),
+                    customer_id=details["customer"],
+                    period_start=start,
+                    period_end=end,
+                    ends_on=ends_on,
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # an event this code did not write: the row, if any, still counts
     return holds
-
-
-def _lift_proven(hold: LegalHold) -> bool:
-    events = AuditEvent.objects.filter(action=AuditEvent.Action.HOLD_LIFTED, details__hold=hold.pk)
-    for event in events:
-        if (
-            authentic(event)
-            and event.actor_id is not None
-            and event.actor_id == hold.lifted_by_id
-            and event.details.get("requested_by") not in (None, event.actor_id)
-        ):
-            return True
-    return False
 
 
 def covers(hold: LegalHold, recording: vono.Recording) -> bool:

@@ -469,9 +469,11 @@ def hold_place(
         actor=actor,
         record_ids=hold.record_ids,
         customer_id=customer_id,
+        # The worker reads a hold's terms from this event (retention.holds, strict).
         details={
             "hold": hold.pk,
-            "number": digits,
+            "customer": customer_id,
+            "number": hold.number_digits,
             "period": [
                 terms.period_start.isoformat() if terms.period_start else None,
                 terms.period_end.isoformat() if terms.period_end else None,

@@ -536,6 +536,25 @@ def test_a_lift_written_only_in_the_database_does_not_free_the_recordings(
     assert _deleted(sim) == [ids[1]]
 
 
+def test_a_hold_narrowed_or_deleted_in_the_database_still_holds(
+    people: dict[str, Any], sim: SimulatorProcess
+) -> None:
+    ids = sorted(r["record_id"] for r in sim.list("limit=3")["data"])
+    deletion = deletions.deletion_request_create(actor=people["supervisor"], reason="x", ids=ids)
+    deletions.deletion_request_approve(
+        deletion_id=deletion.pk, actor=people["admin"], typed_count="3", auth_age_seconds=FRESH
+    )
+    narrowed = _hold(people, record_ids=(ids[0],))
+    deleted = _hold(people, record_ids=(ids[1],))
+    with _past_the_triggers():
+        LegalHold.objects.filter(pk=narrowed.pk).update(record_ids=[1])
+        LegalHold.objects.filter(pk=deleted.pk).delete()
+    deletions.deletion_request_execute(deletion_id=deletion.pk)
+    assert _deleted(sim) == [ids[2]]
+    outcomes = dict(DeletionItem.objects.values_list("record_id", "outcome"))
+    assert outcomes == {ids[0]: "held", ids[1]: "held", ids[2]: "deleted"}
+
+
 def test_hold_needs_a_criterion_and_a_reason(people: dict[str, Any], sim: SimulatorProcess) -> None:
     with pytest.raises(retention.NotAllowed):
         _hold(people)
