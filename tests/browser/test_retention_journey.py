@@ -86,6 +86,9 @@ def test_two_admins_approve_a_policy_then_a_hold_blocks_its_run(
     run_link.click()
     expect(admin2.locator("[data-status]")).to_have_attribute("data-status", "done")
     expect(admin2.get_by_text(re.compile(rf"{due - 1} de {due - 1} excluídas"))).to_be_visible()
+    expect(admin2.locator("[data-policy-link]")).to_have_attribute(
+        "href", re.compile(r"/retention/policies/\d+/$")
+    )
 
     # The hold cannot be lifted by the one who asks to lift it.
     admin2.goto(f"{portal}/retention/")
