@@ -13,7 +13,9 @@ ACCESS_MANAGERS = "Gestores de acesso"
 
 APPROVE_DELETION = "recordings.approve_deletion"
 MANAGE_ACCESS = "accounts.manage_access"
-PRIVILEGED = frozenset({APPROVE_DELETION, MANAGE_ACCESS})
+# Approving a retention policy deletes recordings every day: as privileged as a deletion.
+MANAGE_RETENTION = "retention.manage_retention"
+PRIVILEGED = frozenset({APPROVE_DELETION, MANAGE_ACCESS, MANAGE_RETENTION})
 
 # Mirrors what the migrations set, which must not import app code: the newest accounts
 # migration with a full ROLE_PERMISSIONS table (0003_index_role), then each app's additive role
@@ -37,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "recordings.approve_deletion",
         "recordings.view_audit_log",
         "index.view_index",
+        "retention.manage_retention",
     ),
     # Managing users is its own role: nobody who approves deletions also makes approvers.
     ACCESS_MANAGERS: ("accounts.manage_access", "recordings.view_audit_log"),

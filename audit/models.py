@@ -43,6 +43,18 @@ class AuditEvent(models.Model):
         ACCESS_CANCELLED = "access_cancelled", _("mudança de acesso cancelada")
         ACCESS_EXPIRED = "access_expired", _("mudança de acesso expirada")
         INDEX_SYNC_REQUESTED = "index_sync_requested", _("sincronização do índice pedida")
+        RETENTION_REQUESTED = "retention_requested", _("política de retenção pedida")
+        RETENTION_APPROVED = "retention_approved", _("política de retenção aprovada")
+        RETENTION_REJECTED = "retention_rejected", _("política de retenção rejeitada")
+        RETENTION_CANCELLED = "retention_cancelled", _("política de retenção cancelada")
+        RETENTION_EXPIRED = "retention_expired", _("política de retenção expirada")
+        RETENTION_STALE = "retention_stale", _("política de retenção desatualizada")
+        RETENTION_RUN = "retention_run", _("execução da retenção")
+        HOLD_PLACED = "hold_placed", _("retenção legal aplicada")
+        HOLD_LIFT_REQUESTED = "hold_lift_requested", _("liberação de retenção legal pedida")
+        HOLD_LIFTED = "hold_lifted", _("retenção legal liberada")
+        HOLD_LIFT_REFUSED = "hold_lift_refused", _("liberação de retenção legal recusada")
+        HOLD_BLOCKED = "hold_blocked", _("exclusão barrada por retenção legal")
 
     created_at = models.DateTimeField(_("quando"), db_index=True)
     actor = models.ForeignKey(

@@ -42,11 +42,13 @@ class DeletionRequest(models.Model):
     class Kind(models.TextChoices):
         IDS = "ids", _("gravações escolhidas")
         FILTER = "filter", _("todas as gravações do filtro")
+        # A retention policy's daily run: carries the policy's approval, not one of its own.
+        RETENTION = "retention", _("retenção (execução da política)")
 
     # The only moves a status may make; PostgreSQL refuses any other (migration 0002).
     TRANSITIONS = STATUS_TRANSITIONS
 
-    kind = models.CharField(_("tipo"), max_length=8, choices=Kind.choices)
+    kind = models.CharField(_("tipo"), max_length=10, choices=Kind.choices)
     status = models.CharField(
         _("situação"),
         max_length=10,
@@ -119,6 +121,7 @@ class DeletionItem(models.Model):
         ABSENT = "absent", _("já não existia")
         UNKNOWN = "unknown", _("resultado desconhecido")
         FAILED = "failed", _("falhou")
+        HELD = "held", _("sob retenção legal: não excluída")
 
     request = models.ForeignKey(DeletionRequest, on_delete=models.PROTECT, related_name="items")
     record_id = models.PositiveBigIntegerField()

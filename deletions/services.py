@@ -32,6 +32,8 @@ from index import services as index_services
 from recordings import access, vono
 from recordings.models import User
 from recordings.redaction import upstream_text
+from retention import holds as legal_holds
+from retention import proof as retention_proof
 
 logger = logging.getLogger(__name__)
 Status = DeletionRequest.Status
@@ -72,6 +74,12 @@ class Expired(DeletionError):
 
 class WrongState(DeletionError):
     code = "state"
+
+
+class Held(NotAllowed):
+    """Some of the recordings are under a legal hold: nothing may delete them."""
+
+    code = "held"
 
 
 class AlreadyPending(DeletionError):
@@ -179,6 +187,7 @@ def deletion_request_create(
         kind, filter_json = DeletionRequest.Kind.FILTER, filters.as_json()
     else:
         raise NotAllowed(_("Escolha gravações ou um filtro."))
+    refuse_held(ids=filter_json.get("ids"), filters=filters)
     # One request at a time per person (a double click or a replayed POST waits here), and
     # never a second pending request for the same recordings.
     User.objects.select_for_update().filter(pk=actor.pk).exists()
@@ -225,6 +234,32 @@ def deletion_request_create(
         },
     )
     return deletion
+
+
+def refuse_held(*, ids: list[int] | None, filters: vono.RecordingFilter | None) -> None:
+    """Raise Held when a request would include a recording a legal hold covers, naming the
+    recordings and the holds. By ids: judged on Vono's data; by filter: on the index (the
+    worker judges every id again on Vono's data before deleting)."""
+    holds = legal_holds.holds_in_force()
+    if not holds:
+        return
+    if ids is not None:
+        found = vono.get_client().get_recordings(ids, concurrency=settings.VONO_LOOKUP_CONCURRENCY)
+        held = [
+            (h.record_id, h.hold_id) for h in legal_holds.held_among(found.values(), holds=holds)
+        ]
+    else:
+        assert filters is not None
+        held = legal_holds.held_in_index(filters=filters, holds=holds)
+    if held:
+        shown = ", ".join(f"{record_id} (#{hold_id})" for record_id, hold_id in held[:20])
+        raise Held(
+            _(
+                "Sob retenção legal, estas gravações não podem ser excluídas: %(ids)s. "
+                "Retire-as do pedido ou peça a liberação da retenção."
+            )
+            % {"ids": shown + (" …" if len(held) > 20 else "")}
+        )
 
 
 # --- deciding -----------------------------------------------------------------------------------
@@ -377,6 +412,50 @@ def deletion_request_approve(
             execute_deletion.enqueue(deletion.pk)
     if error is not None:
         raise error
+    return deletion
+
+
+@transaction.atomic
+def deletion_request_for_retention(
+    *,
+    policy_id: int,
+    requested_by_id: int,
+    decided_by_id: int,
+    customer_id: int | None,
+    days: int,
+    ids: list[int],
+    snapshot: dict[str, Any],
+) -> DeletionRequest:
+    """A retention policy's run: a request approved by the policy's approval, queued.
+
+    Nobody decides the run itself; it names the policy's requester and approver, and the
+    worker deletes only what the policy's authentic approval covers (retention.proof).
+    The audit event says a run was queued; it is no one's approval.
+    """
+    from deletions.tasks import execute_deletion
+
+    now = timezone.now()
+    deletion = DeletionRequest.objects.create(
+        kind=DeletionRequest.Kind.RETENTION,
+        status=Status.APPROVED,
+        requested_by_id=requested_by_id,
+        requested_at=now,
+        reason=f"retention policy #{policy_id}: keep {days} days",
+        customer_id=customer_id,
+        filters={"policy": policy_id, "days": days},
+        snapshot=snapshot,
+        expires_at=now,
+        decided_by_id=decided_by_id,
+        decided_at=now,
+    )
+    DeletionItem.objects.bulk_create([DeletionItem(request=deletion, record_id=i) for i in ids])
+    audit.record_event(
+        action=Action.RETENTION_RUN,
+        customer_id=customer_id,
+        record_ids=ids,
+        details={"policy": policy_id, "request": deletion.pk, "count": len(ids), "days": days},
+    )
+    execute_deletion.enqueue(deletion.pk)
     return deletion
 
 
@@ -553,6 +632,14 @@ def unproven_approval(deletion: DeletionRequest) -> str | None:
     delete. What they cannot make is the keyed approval event: by the approver the request
     names, who is not its requester, for the same subscriber, covering every item.
     """
+    if deletion.kind == DeletionRequest.Kind.RETENTION:
+        # No person approved the run: its policy's approval stands for it (retention.proof).
+        return retention_proof.unproven_run(
+            policy_id=int(deletion.filters.get("policy", 0)),
+            customer_id=deletion.customer_id,
+            requested_by=deletion.requested_by_id,
+            decided_by=deletion.decided_by_id,
+        )
     item_ids = set(deletion.items.values_list("record_id", flat=True))
     approvals = AuditEvent.objects.filter(
         action=Action.DELETION_APPROVED, details__request=deletion.pk
@@ -660,6 +747,7 @@ def deletion_request_execute(*, deletion_id: int) -> str | None:
             "record_id", flat=True
         )
     )
+    todo = _screen(deletion, todo, client)
     size = settings.DELETION_CHUNK_SIZE
     for start in range(0, len(todo), size):
         chunk = todo[start : start + size]
@@ -682,6 +770,53 @@ def deletion_request_execute(*, deletion_id: int) -> str | None:
     )
     access.forget_recordings(todo, [None, deletion.customer_id])
     return _finish(deletion_id)
+
+
+def _screen(deletion: DeletionRequest, todo: list[int], client: vono.VonoClient) -> list[int]:
+    """What of ``todo`` may go now: a legal hold's recordings stay (outcome ``held``), and
+    a retention run deletes only what its approved policy covers. Both are judged on the
+    recordings as Vono describes them now."""
+    holds = legal_holds.holds_in_force(strict=True)
+    retention = deletion.kind == DeletionRequest.Kind.RETENTION
+    if not todo or not (holds or retention):
+        return todo
+    try:
+        found = client.get_recordings(
+            todo, customer_id=deletion.customer_id, concurrency=settings.VONO_LOOKUP_CONCURRENCY
+        )
+    except vono.VonoError as exc:
+        _set(todo, deletion.pk, Outcome.FAILED, f"could not check legal holds: {exc}")
+        return []
+    held = legal_holds.held_among(found.values(), holds=holds)
+    for hold_id in sorted({h.hold_id for h in held}):
+        ids = [h.record_id for h in held if h.hold_id == hold_id]
+        _set(ids, deletion.pk, Outcome.HELD, f"legal hold #{hold_id}")
+    refused: list[int] = []
+    absent: list[int] = []
+    if retention:
+        # Nothing proves a policy covers what Vono does not show in the run's scope: no DELETE.
+        absent = [i for i in todo if i not in found]
+        _set(absent, deletion.pk, Outcome.ABSENT, "not on Vono in this scope when checked")
+        screened = [r for r in found.values() if r.record_id not in {h.record_id for h in held}]
+        refused = retention_proof.outside_terms(
+            customer_id=deletion.customer_id, recordings=screened
+        )
+        _set(refused, deletion.pk, Outcome.FAILED, "not covered by the approved retention policy")
+    if held or refused:
+        with transaction.atomic():
+            audit.record_event(
+                action=Action.HOLD_BLOCKED if held else Action.ACCESS_DENIED,
+                customer_id=deletion.customer_id,
+                record_ids=[h.record_id for h in held] + refused,
+                outcome="refused",
+                details={
+                    "request": deletion.pk,
+                    "held": {str(h.record_id): h.hold_id for h in held},
+                    "outside_policy": refused,
+                },
+            )
+    skipped = {h.record_id for h in held} | set(refused) | set(absent)
+    return [i for i in todo if i not in skipped]
 
 
 def _record_result(

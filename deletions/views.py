@@ -103,6 +103,9 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
             else deletions.preview_ids(user=request.user, ids=ids)
         )
         context["preview"] = preview
+        deletions.refuse_held(
+            ids=None if whole_filter else ids, filters=filters if whole_filter else None
+        )
     except deletions.AlreadyPending as exc:
         context["refusal"] = str(exc)
         context["existing"] = exc.existing

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deletions import services as deletions
+from retention import services as retention
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 
@@ -284,7 +285,12 @@ def test_no_input_makes_a_5xx_or_a_traceback(
     other = sim.list("limit=1", path="/3")["data"][0]["record_id"]
     asker = make_user("fuzz-asker", "Supervisores")
     deletion = deletions.deletion_request_create(actor=asker, reason="fuzz", ids=[other])
-    ints = [own, other, deletion.pk, 0, 1]
+    keeper = make_user("fuzz-keeper", "Administradores")
+    policy = retention.policy_request(actor=keeper, days=30, customer_id=12, reason="fuzz")
+    hold = retention.hold_place(
+        actor=keeper, terms=retention.HoldTerms(record_ids=(other,)), reason="fuzz"
+    )
+    ints = [own, other, deletion.pk, policy.pk, hold.pk, 0, 1]
     errors = _Errors()
     logging.getLogger().addHandler(errors)
     client = Client(raise_request_exception=False)

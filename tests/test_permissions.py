@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts import services as access
 from deletions import services as deletions
+from retention import services as retention
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 
@@ -23,6 +24,7 @@ GROUPS = {
 }
 LOGIN = 302  # anonymous visitors are sent to sign in
 MANAGERS_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "access": 200}
+ADMINS_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "admin": 200}
 
 # url name -> (path, expected GET status per role). {id} is a real recording's id.
 MATRIX: dict[str, tuple[str, dict[str, int]]] = {
@@ -182,6 +184,26 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
         },
     ),
     "index_sync_now": ("/index/sync", dict.fromkeys(ROLES, 405)),  # POST only
+    "retention_home": ("/retention/", ADMINS_ONLY),
+    "retention_policy_new": ("/retention/policies/new", ADMINS_ONLY),
+    "retention_policy_detail": ("/retention/policies/{policy}/", ADMINS_ONLY),
+    "retention_policy_approve": (
+        "/retention/policies/{policy}/approve",
+        dict.fromkeys(ROLES, 405),
+    ),
+    "retention_policy_reject": ("/retention/policies/{policy}/reject", dict.fromkeys(ROLES, 405)),
+    "retention_policy_cancel": ("/retention/policies/{policy}/cancel", dict.fromkeys(ROLES, 405)),
+    "retention_hold_new": ("/retention/holds/new", ADMINS_ONLY),
+    "retention_hold_detail": ("/retention/holds/{hold}/", ADMINS_ONLY),
+    "retention_hold_lift": ("/retention/holds/{hold}/lift", dict.fromkeys(ROLES, 405)),
+    "retention_hold_lift_approve": (
+        "/retention/holds/{hold}/lift/approve",
+        dict.fromkeys(ROLES, 405),
+    ),
+    "retention_hold_lift_refuse": (
+        "/retention/holds/{hold}/lift/refuse",
+        dict.fromkeys(ROLES, 405),
+    ),
     "audit_export": (
         "/audit/export.csv",
         {
@@ -236,10 +258,24 @@ def test_each_role_gets_what_the_matrix_says(
         reason="atende todos os assinantes",
     ).pending
     assert change is not None
+    retention_admin = make_user("another-admin", "Administradores")
+    policy = retention.policy_request(
+        actor=retention_admin, days=365, customer_id=None, reason="contrato"
+    )
+    hold = retention.hold_place(
+        actor=retention_admin, terms=retention.HoldTerms(number="4133334444"), reason="processo"
+    )
     if role != "anonymous":
         client.force_login(make_user(f"user-{role}", GROUPS[role]))
     response = client.get(
-        path.format(id=record_id, request=request.pk, user=agent.pk, change=change.pk)
+        path.format(
+            id=record_id,
+            request=request.pk,
+            user=agent.pk,
+            change=change.pk,
+            policy=policy.pk,
+            hold=hold.pk,
+        )
     )
     assert response.status_code == expected[role]
     public_redirects = ("home", "set_language", "favicon")

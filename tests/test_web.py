@@ -128,6 +128,11 @@ def test_seed_demo_creates_one_user_per_role_and_is_repeatable(client: Client) -
 
         user = get_user_model().objects.get(username=username)
         assert list(user.groups.values_list("name", flat=True)) == [role]
+    from retention.models import RetentionPolicy
+
+    waiting = RetentionPolicy.objects.get()  # asked once, kept on the second seed
+    assert waiting.status == RetentionPolicy.Status.PENDING
+    assert waiting.requested_by.username == "admin"
 
 
 def test_only_the_client_module_imports_requests() -> None:

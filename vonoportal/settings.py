@@ -250,6 +250,12 @@ DELETION_CHUNK_SIZE = int(_integer("DELETION_CHUNK_SIZE", 50, minimum=1) or 50)
 # A run silent for this long is taken for dead (worker killed) and may be resumed by an admin.
 DELETION_STUCK_MINUTES = int(_integer("DELETION_STUCK_MINUTES", 30, minimum=1) or 30)
 
+# --- Retention ---------------------------------------------------------------------------
+# The daily run (retention.tasks) hands at most this many recordings per policy to the
+# deletion engine; what is left goes the next day.
+RETENTION_RUN_HOURS = _number("RETENTION_RUN_HOURS", 24, minimum=0.01)
+RETENTION_MAX_PER_RUN = int(_integer("RETENTION_MAX_PER_RUN", 5000, minimum=1) or 5000)
+
 # --- The audit log ------------------------------------------------------------------------
 # Each event's MAC is keyed with AUDIT_HMAC_KEY, which never enters the database: someone who
 # holds only the database cannot recompute the chain after editing it. The key id is stored

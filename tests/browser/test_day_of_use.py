@@ -128,6 +128,17 @@ def test_every_page_fits_and_obeys_the_csp(
         actor=users["supervisor"], reason="Gravação duplicada", ids=[first[1]["record_id"]]
     )
 
+    from retention import services as retention
+
+    policy = retention.policy_request(
+        actor=users["admin2"], days=30, customer_id=12, reason="Contrato: 30 dias"
+    )
+    hold = retention.hold_place(
+        actor=users["admin2"],
+        terms=retention.HoldTerms(number="(41) 3333-4444", customer_id=12),
+        reason="Processo 0801234-56.2026",
+    )
+
     anonymous = Visit(browser, browser_context_args, viewport)
     anonymous.page.goto(f"{portal}/accounts/login/")
     anonymous.check("login")
@@ -193,6 +204,15 @@ def test_every_page_fits_and_obeys_the_csp(
         if role == "admin":
             page.goto(f"{portal}/audit/")
             visit.check("admin-audit")
+            for name, path in (
+                ("admin-retention", "/retention/"),
+                ("admin-retention-policy-new", "/retention/policies/new?days=30&customer_id=12"),
+                ("admin-retention-policy", f"/retention/policies/{policy.pk}/"),
+                ("admin-retention-hold-new", "/retention/holds/new"),
+                ("admin-retention-hold", f"/retention/holds/{hold.pk}/"),
+            ):
+                page.goto(f"{portal}{path}")
+                visit.check(name)
         page.goto(f"{portal}/accounts/password/")
         visit.check(f"{role}-password")
         visit.close()

@@ -24,7 +24,7 @@ DEMO_PASSWORD = "vono-demo"  # noqa: S105 - printed by make run; demo databases 
 class Command(BaseCommand):
     help = (
         "Create the demo users supervisor, qa, admin, admin2, access and access2 "
-        "(password vono-demo)."
+        "(password vono-demo), and one retention policy awaiting approval."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,3 +41,25 @@ class Command(BaseCommand):
                 user.save()
             user.groups.set([Group.objects.get(name=group_name)])
             self.stdout.write(f"{'created' if created else 'kept'} {username} ({group_name})")
+        self._retention_policy_awaiting_approval()
+
+    def _retention_policy_awaiting_approval(self) -> None:
+        """One policy asked by admin, for admin2 to approve (or reject) in the demo."""
+        from django.utils import timezone
+
+        from retention import services as retention
+        from retention.models import RetentionPolicy
+
+        waiting = RetentionPolicy.objects.filter(
+            status=RetentionPolicy.Status.PENDING, expires_at__gt=timezone.now()
+        )
+        if waiting.exists():
+            self.stdout.write("kept the retention policy awaiting approval")
+            return
+        retention.policy_request(
+            actor=get_user_model().objects.get(username="admin"),
+            days=30,
+            customer_id=12,
+            reason="Demonstração: contrato do assinante 12 pede 30 dias.",
+        )
+        self.stdout.write("asked a retention policy (30 days, subscriber 12): admin2 approves")
