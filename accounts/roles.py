@@ -10,6 +10,7 @@ SUPERVISORS = "Supervisores"
 QA_REVIEWERS = "Revisores de QA"
 ADMINISTRATORS = "Administradores"
 ACCESS_MANAGERS = "Gestores de acesso"
+QA_COORDINATORS = "Coordenadores de QA"
 
 APPROVE_DELETION = "recordings.approve_deletion"
 MANAGE_ACCESS = "accounts.manage_access"
@@ -28,8 +29,16 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "recordings.download_recording",
         "recordings.export_recordings",
         "recordings.request_deletion",
+        "qa.annotate_recording",
+        "qa.build_queue",
+        "qa.view_qa_reports",
     ),
-    QA_REVIEWERS: ("recordings.view_recording", "recordings.play_recording"),
+    QA_REVIEWERS: (
+        "recordings.view_recording",
+        "recordings.play_recording",
+        "qa.annotate_recording",
+        "qa.evaluate_recording",
+    ),
     ADMINISTRATORS: (
         "recordings.view_recording",
         "recordings.play_recording",
@@ -40,9 +49,20 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "recordings.view_audit_log",
         "index.view_index",
         "retention.manage_retention",
+        "qa.view_qa_reports",
     ),
     # Managing users is its own role: nobody who approves deletions also makes approvers.
     ACCESS_MANAGERS: ("accounts.manage_access", "recordings.view_audit_log"),
+    # Defines the evaluation forms, reopens evaluations, builds queues (qa/migrations/0003).
+    QA_COORDINATORS: (
+        "recordings.view_recording",
+        "recordings.play_recording",
+        "qa.annotate_recording",
+        "qa.evaluate_recording",
+        "qa.manage_forms",
+        "qa.build_queue",
+        "qa.view_qa_reports",
+    ),
 }
 
 

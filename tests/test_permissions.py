@@ -7,24 +7,39 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts import services as access
 from deletions import services as deletions
+from qa import services as qa
+from qa.models import Note
 from retention import services as retention
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 
-ROLES = ("anonymous", "nobody", "supervisor", "qa", "admin", "access")
+ROLES = ("anonymous", "nobody", "supervisor", "qa", "admin", "access", "coord")
 GROUPS = {
     "supervisor": "Supervisores",
     "qa": "Revisores de QA",
     "admin": "Administradores",
     "access": "Gestores de acesso",
+    "coord": "Coordenadores de QA",
     "nobody": None,
 }
 LOGIN = 302  # anonymous visitors are sent to sign in
 MANAGERS_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "access": 200}
 ADMINS_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "admin": 200}
+# Who sees recordings (and so their notes and evaluations): everyone but access managers.
+VIEWERS = {
+    "anonymous": LOGIN,
+    "nobody": 403,
+    "supervisor": 200,
+    "qa": 200,
+    "admin": 200,
+    "access": 403,
+    "coord": 200,
+}
+POST_ONLY = dict.fromkeys(ROLES, 405)
 
 # url name -> (path, expected GET status per role). {id} is a real recording's id.
 MATRIX: dict[str, tuple[str, dict[str, int]]] = {
@@ -38,6 +53,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 302,
             "admin": 302,
             "access": 302,
+            "coord": 302,
         },
     ),
     "logout": ("/accounts/logout/", dict.fromkeys(ROLES, 405)),  # POST only
@@ -53,6 +69,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 200,
             "admin": 200,
             "access": 403,
+            "coord": 200,
         },
     ),
     "recording_export": (
@@ -64,6 +81,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 403,
             "admin": 200,
             "access": 403,
+            "coord": 403,
         },
     ),
     "recording_detail": (
@@ -75,6 +93,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 200,
             "admin": 200,
             "access": 403,
+            "coord": 200,
         },
     ),
     "recording_audio": (
@@ -86,6 +105,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 200,
             "admin": 200,
             "access": 403,
+            "coord": 200,
         },
     ),
     "recording_download": (
@@ -97,6 +117,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 403,
             "admin": 200,
             "access": 403,
+            "coord": 403,
         },
     ),
     "recording_peaks": (
@@ -108,6 +129,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 200,
             "admin": 200,
             "access": 403,
+            "coord": 200,
         },
     ),
     "deletion_list": (
@@ -119,6 +141,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 403,
             "admin": 200,
             "access": 403,
+            "coord": 403,
         },
     ),
     # Without a selection the confirmation page sends people back to the list.
@@ -131,6 +154,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 403,
             "admin": 302,
             "access": 403,
+            "coord": 403,
         },
     ),
     # A request made by another supervisor: only approvers may see it.
@@ -143,6 +167,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 403,
             "admin": 200,
             "access": 403,
+            "coord": 403,
         },
     ),
     "deletion_approve": ("/deletions/{request}/approve", dict.fromkeys(ROLES, 405)),
@@ -158,6 +183,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 403,
             "admin": 200,
             "access": 200,
+            "coord": 403,
         },
     ),
     "password_change": (
@@ -181,6 +207,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 403,
             "admin": 200,
             "access": 403,
+            "coord": 403,
         },
     ),
     "index_sync_now": ("/index/sync", dict.fromkeys(ROLES, 405)),  # POST only
@@ -204,6 +231,48 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
         "/retention/holds/{hold}/lift/refuse",
         dict.fromkeys(ROLES, 405),
     ),
+    # QA: notes and the evaluation beside the player, forms, queues, reports.
+    "recording_notes": ("/recordings/{id}/notes", VIEWERS),
+    "recording_note": ("/recordings/{id}/notes/{note}", POST_ONLY),
+    "recording_evaluation": ("/recordings/{id}/evaluation", VIEWERS),
+    "qa_queue": (
+        "/qa/queue/",
+        {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "qa": 200, "coord": 200},
+    ),
+    "qa_queue_new": (
+        "/qa/queues/new",
+        {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "supervisor": 200, "coord": 200},
+    ),
+    "qa_forms": ("/qa/forms/", {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "coord": 200}),
+    "qa_form_new": (
+        "/qa/forms/new",
+        {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "coord": 200},
+    ),
+    "qa_form_detail": (
+        "/qa/forms/{form}/",
+        {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "coord": 200},
+    ),
+    "qa_form_publish": ("/qa/forms/{form}/publish", POST_ONLY),
+    "qa_reports": (
+        "/qa/reports/",
+        {
+            **dict.fromkeys(ROLES, 403),
+            "anonymous": LOGIN,
+            "supervisor": 200,
+            "admin": 200,
+            "coord": 200,
+        },
+    ),
+    "qa_reports_csv": (
+        "/qa/reports.csv",
+        {
+            **dict.fromkeys(ROLES, 403),
+            "anonymous": LOGIN,
+            "supervisor": 200,
+            "admin": 200,
+            "coord": 200,
+        },
+    ),
     "audit_export": (
         "/audit/export.csv",
         {
@@ -213,6 +282,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 403,
             "admin": 200,
             "access": 200,
+            "coord": 403,
         },
     ),
 }
@@ -265,6 +335,18 @@ def test_each_role_gets_what_the_matrix_says(
     hold = retention.hold_place(
         actor=retention_admin, terms=retention.HoldTerms(number="4133334444"), reason="processo"
     )
+    coordinator = make_user("another-coordinator", "Coordenadores de QA")
+    form = qa.form_create(
+        request=None, actor=coordinator, name="Padrão", definition="Saudou | 1 | sim/não"
+    )
+    note = Note.objects.create(
+        record_id=record_id,
+        author=coordinator,
+        at_ms=0,
+        text="x",
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
     if role != "anonymous":
         client.force_login(make_user(f"user-{role}", GROUPS[role]))
     response = client.get(
@@ -275,6 +357,8 @@ def test_each_role_gets_what_the_matrix_says(
             change=change.pk,
             policy=policy.pk,
             hold=hold.pk,
+            form=form.pk,
+            note=note.pk,
         )
     )
     assert response.status_code == expected[role]

@@ -240,6 +240,10 @@
   showPlaying();
   if (audio.readyState >= 1) setState("paused");
 
+  // What other scripts of the page (the QA notes, qa.js) may use.
+  root.vpPlayer = { wavesurfer: wavesurfer, audio: audio, seekTo: seekTo, play: play, clock: clock };
+  root.dispatchEvent(new CustomEvent("vp:player-ready", { bubbles: true }));
+
   let autoplay = false;
   try {
     autoplay = sessionStorage.getItem(AUTOPLAY_KEY) === "1";

@@ -17,14 +17,16 @@ DEMO_USERS = (
     ("admin2", roles.ADMINISTRATORS, "Alice Administradora"),
     ("access", roles.ACCESS_MANAGERS, "Gustavo Gestor"),
     ("access2", roles.ACCESS_MANAGERS, "Gabriela Gestora"),
+    ("coord", roles.QA_COORDINATORS, "Cora Coordenadora"),
 )
 DEMO_PASSWORD = "vono-demo"  # noqa: S105 - printed by make run; demo databases only
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo users supervisor, qa, admin, admin2, access and access2 "
-        "(password vono-demo), and one retention policy awaiting approval."
+        "Create the demo users supervisor, qa, admin, admin2, access, access2 and coord "
+        "(password vono-demo), one retention policy awaiting approval, a published sample "
+        "evaluation form and a review queue for qa."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -42,6 +44,9 @@ class Command(BaseCommand):
             user.groups.set([Group.objects.get(name=group_name)])
             self.stdout.write(f"{'created' if created else 'kept'} {username} ({group_name})")
         self._retention_policy_awaiting_approval()
+        from qa.demo import seed_qa_demo
+
+        self.stdout.write(seed_qa_demo())
 
     def _retention_policy_awaiting_approval(self) -> None:
         """One policy asked by admin, for admin2 to approve (or reject) in the demo."""
