@@ -137,7 +137,8 @@ class EvaluationForm(forms.Form):
                 label=criterion.text,
                 choices=choices,
                 required=submit,
-                widget=forms.RadioSelect,
+                # The inputs are hidden; their labels are the (thumb-sized) buttons.
+                widget=forms.RadioSelect(attrs={"class": "visually-hidden"}),
                 initial=initial_answers.get(criterion.pk),
                 error_messages={"required": _("Responda este critério para enviar.")},
             )
@@ -174,6 +175,7 @@ class QueueForm(forms.Form):
     form = forms.ModelChoiceField(
         label=_("Formulário"),
         queryset=ScoreForm.objects.filter(versions__published_at__isnull=False).distinct(),
+        empty_label=_("Escolha um formulário publicado"),
     )
     reviewers = forms.ModelMultipleChoiceField(
         label=_("Revisores"), queryset=_reviewers(), widget=forms.CheckboxSelectMultiple
@@ -184,7 +186,7 @@ class QueueForm(forms.Form):
             (FROM_FILTER, _("as chamadas do filtro atual da lista (até 500)")),
             (PER_EXTENSION, _("N chamadas ao acaso por ramal no período")),
         ],
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "visually-hidden"}),
         initial=PER_EXTENSION,
     )
     per_extension = forms.IntegerField(

@@ -34,6 +34,12 @@
     notes().forEach((item) => {
       const label = document.createElement("span");
       label.className = "note-marker";
+      // The waveform lives in wavesurfer's shadow DOM, out of reach of the page's CSS.
+      Object.assign(label.style, {
+        display: "inline-block", whiteSpace: "nowrap", fontSize: "11px", fontWeight: "700",
+        lineHeight: "16px", padding: "0 4px", marginLeft: "2px", borderRadius: "3px",
+        background: "#fef0c7", color: "#14213d", cursor: "pointer",
+      });
       const tag = item.dataset.tag;
       const text = item.querySelector(".note-text");
       label.textContent = tag || "•";
