@@ -148,6 +148,22 @@ PARAMS = [
     "next",
     "language",
     "csrfmiddlewaretoken",
+    # QA: notes, evaluations, forms, queues, reports
+    "at",
+    "text",
+    "tag",
+    "delete",
+    "evaluation",
+    "queue",
+    "form",
+    "name",
+    "definition",
+    "comment",
+    "mode",
+    "per_extension",
+    "period_ini",
+    "period_end",
+    "reviewers",
 ]
 # Range numbers int() cannot read (issue 9: a 500 in the old Range parser); a test of their own
 # below as well.
@@ -259,6 +275,50 @@ def _drain(response: Any) -> bytes:
     return b"".join(response.streaming_content)
 
 
+def _qa_rows(record_id: int) -> tuple[int, int, int]:
+    """A published evaluation form, a note and a submitted evaluation on ``record_id``, so the
+    QA views go deep (their ids are among the fuzzed ints)."""
+    from qa import services as qa
+    from recordings import vono
+
+    coordinator = make_user("fuzz-coordinator", "Coordenadores de QA")
+    form = qa.form_create(
+        request=None, actor=coordinator, name="Fuzz", definition="A | 1 | sim/não\nB | 2 | 0-10"
+    )
+    qa.form_publish(request=None, actor=coordinator, form=form)
+    recording = vono.get_client().get_recording(record_id)
+    evaluation = qa.evaluation_start(actor=coordinator, recording=recording, form=form)
+    criteria = qa.criteria_of(evaluation.version)
+    qa.evaluation_save(
+        request=None,
+        actor=coordinator,
+        evaluation=evaluation,
+        answers={criteria[0].pk: "yes", criteria[1].pk: "7"},
+        submit=True,
+    )
+    qa.queue_create(
+        request=None,
+        actor=coordinator,
+        name="Fuzz",
+        form=form,
+        calls=[qa.SampledCall(record_id, recording.customer_id, "x", recording.calldate)],
+        reviewers=[coordinator],
+        how={},
+    )
+    from qa.models import Note
+
+    note = Note.objects.create(
+        record_id=record_id,
+        customer_id=recording.customer_id,
+        author=coordinator,
+        at_ms=0,
+        text="fuzz",
+        created_at=evaluation.created_at,
+        updated_at=evaluation.created_at,
+    )
+    return form.pk, note.pk, evaluation.pk
+
+
 class _Errors(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
@@ -290,7 +350,8 @@ def test_no_input_makes_a_5xx_or_a_traceback(
     hold = retention.hold_place(
         actor=keeper, terms=retention.HoldTerms(record_ids=(other,)), reason="fuzz"
     )
-    ints = [own, other, deletion.pk, policy.pk, hold.pk, 0, 1]
+    qa_form, note, evaluation = _qa_rows(own)
+    ints = [own, other, deletion.pk, policy.pk, hold.pk, 0, 1, qa_form, note, evaluation]
     errors = _Errors()
     logging.getLogger().addHandler(errors)
     client = Client(raise_request_exception=False)
