@@ -178,7 +178,7 @@ class QueueForm(forms.Form):
         empty_label=_("Escolha um formulário publicado"),
     )
     reviewers = forms.ModelMultipleChoiceField(
-        label=_("Revisores"), queryset=_reviewers(), widget=forms.CheckboxSelectMultiple
+        label=_("Revisores"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
     mode = forms.ChoiceField(
         label=_("Amostra"),
@@ -232,3 +232,45 @@ class ReportFilterForm(forms.Form):
         data = super().clean() or {}
         _in_range(self, data, "date_ini", "date_end")
         return data
+
+
+# --- the recordings list's evaluation filter (a hook RecordingFilterForm adds) ---------------
+
+EVALUATION_FILTER_FIELDS = ("evaluation", "score_min", "score_max")
+
+
+def evaluation_filter_fields() -> dict[str, forms.Field]:
+    """Fields the recordings list's filter form gains: evaluated or not, and a score range."""
+    score = {
+        "required": False,
+        "min_value": 0,
+        "max_value": 100,
+        "max_digits": 5,
+        "decimal_places": 2,
+        "widget": forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        "error_messages": {"invalid": _("Informe uma nota de 0 a 100.")},
+    }
+    return {
+        "evaluation": forms.ChoiceField(
+            label=_("Avaliação"),
+            required=False,
+            choices=[
+                ("", _("Todas")),
+                ("evaluated", _("Avaliadas")),
+                ("not_evaluated", _("Não avaliadas")),
+            ],
+        ),
+        "score_min": forms.DecimalField(label=_("Nota mínima"), **score),  # type: ignore[arg-type]
+        "score_max": forms.DecimalField(label=_("Nota máxima"), **score),  # type: ignore[arg-type]
+    }
+
+
+def evaluation_filter(cleaned: dict[str, Any]) -> Q | None:
+    """The ``Q`` (on ``record_id``) the cleaned evaluation fields ask for; None when unset."""
+    from qa.selectors import filter_by_evaluation
+
+    state = cleaned.get("evaluation") or ""
+    low, high = cleaned.get("score_min"), cleaned.get("score_max")
+    if not state and low is None and high is None:
+        return None
+    return filter_by_evaluation(state=state, score_min=low, score_max=high)

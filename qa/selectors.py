@@ -7,11 +7,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from qa import scoring
 from qa.models import Answer, Evaluation, Note, QueueItem, ReviewQueue, ScoreForm
+from recordings import vono
 from recordings.models import User
 
 
@@ -256,3 +257,52 @@ def report_by_criterion(evaluations: QuerySet[Evaluation]) -> list[CriterionRow]
             totals.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3])
         )
     ]
+
+
+def index_page(
+    filters: vono.RecordingFilter, evaluation: Q, *, start: int, count: int
+) -> vono.RecordingPage:
+    """One page of the recordings list served by the local index, for the evaluation filter
+    (Vono knows nothing of evaluations): the same period, subscriber and id as the filter."""
+    from index.models import IndexedRecording
+
+    rows = IndexedRecording.objects.filter(evaluation, gone_at__isnull=True)
+    if filters.customer_id is not None:
+        rows = rows.filter(customer_id=filters.customer_id)
+    if filters.id_record is not None:
+        rows = rows.filter(record_id=filters.id_record)
+    tz = timezone.get_current_timezone()
+    if filters.date_ini is not None:
+        rows = rows.filter(
+            calldate__gte=dt.datetime.combine(filters.date_ini, filters.time_ini or dt.time(), tz)
+        )
+    if filters.date_end is not None:
+        end = filters.time_end or dt.time(23, 59, 59, 999999)
+        rows = rows.filter(calldate__lte=dt.datetime.combine(filters.date_end, end, tz))
+    totals = rows.aggregate(n=Count("pk"), time=Sum("duration"), size=Sum("size"))
+    found = rows.order_by("-calldate", "-record_id")[start : start + count]
+    recordings = tuple(
+        vono.Recording(
+            record_id=r.record_id,
+            customer_id=r.customer_id,
+            calldate=timezone.localtime(r.calldate, tz),
+            clid=r.clid,
+            source=r.source,
+            destination=r.destination,
+            duration=r.duration,
+            duration_text=r.duration_text,
+            size=r.size,
+            size_text=r.size_text,
+        )
+        for r in found
+    )
+    return vono.RecordingPage(
+        recordings=recordings,
+        total_records=totals["n"],
+        total_time=totals["time"] or 0,
+        total_time_text="",
+        total_size=totals["size"] or 0,
+        total_size_text="",
+        limit=count,
+        offset=start,
+    )

@@ -9,17 +9,27 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Q
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from qa import forms as qa_forms
 from recordings import signin, throttle, vono
 
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_DAYS = 7
 MAX_PER_PAGE = 500
-FILTER_FIELDS = ("date_ini", "date_end", "time_ini", "time_end", "id_record", "customer_id")
+FILTER_FIELDS = (
+    "date_ini",
+    "date_end",
+    "time_ini",
+    "time_end",
+    "id_record",
+    "customer_id",
+    *qa_forms.EVALUATION_FILTER_FIELDS,
+)
 MAX_RECORD_ID = 2**53
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 
@@ -121,6 +131,8 @@ class RecordingFilterForm(forms.Form):
         self.scope = scope
         if scope is not None:
             del self.fields["customer_id"]
+        # The QA app's hook: evaluated or not, and a score range (served by the local index).
+        self.fields.update(qa_forms.evaluation_filter_fields())
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -131,6 +143,9 @@ class RecordingFilterForm(forms.Form):
                 self.add_error("date_end", _("A data final é anterior à data inicial."))
             elif date_end == date_ini and time_ini and time_end and time_end < time_ini:
                 self.add_error("time_end", _("No mesmo dia, a hora final é anterior à inicial."))
+        low, high = cleaned.get("score_min"), cleaned.get("score_max")
+        if low is not None and high is not None and high < low:
+            self.add_error("score_max", _("A nota máxima é menor que a mínima."))
         if (time_ini and not date_ini) or (time_end and not date_end):
             field = "time_ini" if time_ini and not date_ini else "time_end"
             self.add_error(field, _("Informe também a data: a hora vale junto com ela."))
@@ -147,6 +162,10 @@ class RecordingFilterForm(forms.Form):
             id_record=data.get("id_record"),
             customer_id=self.scope if self.scope is not None else data.get("customer_id"),
         )
+
+    def evaluation_filter(self) -> Q | None:
+        """The evaluation filter asked for (qa.forms.evaluation_filter), or None."""
+        return qa_forms.evaluation_filter(self.cleaned_data)
 
     @property
     def page_number(self) -> int:

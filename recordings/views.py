@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from audit import services as audit
 from deletions import selectors as deletion_selectors
+from qa import selectors as qa_selectors
 from recordings import access, vono
 from recordings.export import csv_lines, export_filename
 from recordings.forms import RecordingFilterForm, whole_number
@@ -59,8 +60,15 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         filters = form.filters()
         start = (form.page_number - 1) * form.page_size
+        evaluation = form.evaluation_filter()
         try:
-            page = vono.get_client().list_window(filters, start=start, count=form.page_size)
+            if evaluation is None:
+                page = vono.get_client().list_window(filters, start=start, count=form.page_size)
+            else:  # Vono knows nothing of evaluations: the local index serves this filter
+                page = qa_selectors.index_page(
+                    filters, evaluation, start=start, count=form.page_size
+                )
+                context["from_index"] = True
         except vono.VonoError as exc:
             context["error"] = upstream_message(exc)
             outcome = "upstream_error"

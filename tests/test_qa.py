@@ -443,3 +443,50 @@ def test_the_recordings_list_shows_the_evaluation_column(
     client.force_login(reviewer)
     response = client.get(f"/recordings/?date_ini=&date_end=&id_record={recording.record_id}")
     assert 'data-score="93.33"' in response.content.decode()
+
+
+def test_the_recordings_list_filters_by_evaluation_and_score_from_the_index(
+    client: Client, sim: SimulatorProcess, reviewer: Any, published: Any
+) -> None:
+    from index.models import IndexedRecording
+
+    calls = [_recording(sim, customer=7, nth=n) for n in range(3)]
+    now = timezone.now()
+    for call in calls:
+        IndexedRecording.objects.create(
+            record_id=call.record_id,
+            customer_id=call.customer_id,
+            calldate=call.calldate,
+            call_day=call.calldate.date(),
+            source=call.source,
+            destination=call.destination,
+            duration=call.duration,
+            size=call.size,
+            first_seen=now,
+            last_seen=now,
+        )
+    for call, values in ((calls[0], ("yes", "yes", "10")), (calls[1], ("no", "yes", "0"))):
+        evaluation = services.evaluation_start(actor=reviewer, recording=call, form=published)
+        services.evaluation_save(
+            request=None,
+            actor=reviewer,
+            evaluation=evaluation,
+            answers=_answers(evaluation, *values),
+            submit=True,
+        )
+    client.force_login(make_user("sup", "Supervisores"))
+
+    def listed(query: str) -> list[int]:
+        response = client.get(f"/recordings/?date_ini=&date_end=&customer_id=7&{query}")
+        assert response.status_code == 200
+        return [r.record_id for r in response.context["page"].recordings]
+
+    assert listed("evaluation=evaluated") == [calls[0].record_id, calls[1].record_id]
+    assert listed("evaluation=not_evaluated") == [calls[2].record_id]
+    assert listed("score_min=90") == [calls[0].record_id]
+    assert listed("score_min=40&score_max=60") == [calls[1].record_id]  # (3 + 0) / 6 = 50
+    page = client.get("/recordings/?evaluation=evaluated&date_ini=&date_end=").content.decode()
+    assert "Consulta ao índice local" in page and "Exportar CSV" not in page
+    assert client.get("/recordings/?score_min=101").status_code == 400
+    assert client.get("/recordings/?score_min=50&score_max=10").status_code == 400
+    assert client.get("/recordings/?evaluation=talvez").status_code == 400
