@@ -46,8 +46,8 @@ class Note(models.Model):
     updated_at = models.DateTimeField(_("alterada em"))
 
     class Meta:
-        verbose_name = _("nota")
-        verbose_name_plural = _("notas")
+        verbose_name = _("anotação")
+        verbose_name_plural = _("anotações")
         default_permissions = ()
         permissions = [("annotate_recording", _("Pode anotar gravações"))]
         ordering = ("record_id", "at_ms", "pk")
