@@ -164,6 +164,9 @@ PARAMS = [
     "period_ini",
     "period_end",
     "reviewers",
+    "score_min",
+    "score_max",
+    "t",
 ]
 # Range numbers int() cannot read (issue 9: a 500 in the old Range parser); a test of their own
 # below as well.
