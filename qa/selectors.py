@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from qa import scoring
@@ -168,6 +169,7 @@ def next_pending(item: QueueItem) -> QueueItem | None:
 class ExtensionRow:
     extension: str
     customer_id: int | None
+    month: dt.date
     count: int
     average: Decimal | None
     critical_failures: int
@@ -201,25 +203,34 @@ def submitted_in(
 
 
 def report_by_extension(evaluations: QuerySet[Evaluation]) -> list[ExtensionRow]:
+    """Each extension's (agent's) average score per month of the call, with counts."""
     rows = (
-        evaluations.values("extension", "customer_id")
+        evaluations.annotate(month=TruncMonth("calldate"))
+        .values("extension", "customer_id", "month")
         .annotate(
             count=Count("pk"),
             average=Avg("score"),
             critical=Count("pk", filter=Q(critical_failed=True)),
         )
-        .order_by("customer_id", "extension")
+        .order_by("customer_id", "extension", "month")
     )
     return [
         ExtensionRow(
             r["extension"],
             r["customer_id"],
+            _month(r["month"]),
             r["count"],
             None if r["average"] is None else Decimal(r["average"]).quantize(Decimal("0.1")),
             r["critical"],
         )
         for r in rows
     ]
+
+
+def _month(value: dt.datetime | dt.date) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).date().replace(day=1)
+    return value.replace(day=1)
 
 
 def report_by_criterion(evaluations: QuerySet[Evaluation]) -> list[CriterionRow]:

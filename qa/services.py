@@ -303,16 +303,20 @@ def evaluation_start(*, actor: User, recording: vono.Recording, form: ScoreForm)
     if version is None:
         raise QaError("form", "not published")
     now = timezone.now()
-    return Evaluation.objects.create(
+    # Two tabs sending at once: the unique constraint decides, get_or_create reads the winner.
+    evaluation, _ = Evaluation.objects.get_or_create(
         record_id=recording.record_id,
-        customer_id=recording.customer_id,
-        extension=extension_of(recording.source, recording.destination),
-        calldate=recording.calldate,
         reviewer=actor,
-        version=version,
-        created_at=now,
-        updated_at=now,
+        defaults={
+            "customer_id": recording.customer_id,
+            "extension": extension_of(recording.source, recording.destination),
+            "calldate": recording.calldate,
+            "version": version,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
+    return evaluation
 
 
 def criteria_of(version: FormVersion) -> list[Criterion]:

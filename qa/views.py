@@ -532,7 +532,7 @@ def reports_csv(request: AuthedRequest) -> HttpResponseBase:
                     "",
                     "",
                     "",
-                    "",
+                    r.month,
                     r.count,
                     r.average,
                     r.critical_failures,

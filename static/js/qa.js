@@ -79,6 +79,12 @@
     if (mark && player) {
       mark.hidden = false;
       mark.addEventListener("click", () => noteHere());
+      // Starting to write a note without choosing a moment: it is where the player is.
+      const at = section.querySelector("#note-at");
+      at.addEventListener("input", () => { at.dataset.chosen = "1"; });
+      section.querySelector("#note-text").addEventListener("focus", () => {
+        if (!at.dataset.chosen) at.value = player.clock(player.audio.currentTime);
+      });
     }
     drawMarkers();
   }
@@ -88,6 +94,7 @@
     const text = document.querySelector("#note-text");
     if (!at || !text || !player) return false;
     at.value = player.clock(player.audio.currentTime);
+    at.dataset.chosen = "1";
     text.focus();
     return true;
   }
