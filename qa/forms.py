@@ -177,7 +177,8 @@ class QueueForm(forms.Form):
         queryset=ScoreForm.objects.filter(versions__published_at__isnull=False).distinct(),
         empty_label=_("Escolha um formulário publicado"),
     )
-    reviewers = forms.ModelMultipleChoiceField(
+    # The queryset is set per form (the user model is not ready when this module is imported).
+    reviewers: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
         label=_("Revisores"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
     mode = forms.ChoiceField(
