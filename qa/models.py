@@ -14,20 +14,6 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
-class QaAction(models.TextChoices):
-    """The audit events of this app (audit.services.record_event takes any action name)."""
-
-    NOTE_ADDED = "qa_note_added", _("nota adicionada")
-    NOTE_CHANGED = "qa_note_changed", _("nota alterada")
-    NOTE_DELETED = "qa_note_deleted", _("nota apagada")
-    FORM_SAVED = "qa_form_saved", _("formulário de avaliação salvo")
-    FORM_PUBLISHED = "qa_form_published", _("formulário de avaliação publicado")
-    EVALUATION_SAVED = "qa_evaluation_saved", _("avaliação salva")
-    EVALUATION_SUBMITTED = "qa_evaluation_submitted", _("avaliação enviada")
-    EVALUATION_REOPENED = "qa_evaluation_reopened", _("avaliação reaberta")
-    QUEUE_CREATED = "qa_queue_created", _("fila de revisão criada")
-
-
 class Note(models.Model):
     """A reviewer's remark at one moment of a call."""
 

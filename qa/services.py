@@ -24,7 +24,6 @@ from qa.models import (
     Evaluation,
     FormVersion,
     Note,
-    QaAction,
     QueueItem,
     ReviewQueue,
     ScoreForm,
@@ -107,7 +106,7 @@ def note_add(
         updated_at=now,
     )
     audit.record_event(
-        action=QaAction.NOTE_ADDED,
+        action=audit.Action.QA_NOTE_ADDED,
         request=request,
         actor=actor,
         record_ids=[note.record_id],
@@ -127,7 +126,7 @@ def note_change(*, request: HttpRequest, actor: User, note: Note, text: str, tag
     note.text, note.tag, note.updated_at = text, tag, timezone.now()
     note.save(update_fields=["text", "tag", "updated_at"])
     audit.record_event(
-        action=QaAction.NOTE_CHANGED,
+        action=audit.Action.QA_NOTE_CHANGED,
         request=request,
         actor=actor,
         record_ids=[note.record_id],
@@ -143,7 +142,7 @@ def note_delete(*, request: HttpRequest, actor: User, note: Note) -> None:
     if not can_change_note(note, actor):
         raise PermissionDenied
     audit.record_event(
-        action=QaAction.NOTE_DELETED,
+        action=audit.Action.QA_NOTE_DELETED,
         request=request,
         actor=actor,
         record_ids=[note.record_id],
@@ -202,7 +201,7 @@ def form_create(
     )
     _write_content(version, sections)
     audit.record_event(
-        action=QaAction.FORM_SAVED,
+        action=audit.Action.QA_FORM_SAVED,
         request=request,
         actor=actor,
         details={"form": form.pk, "name": name, "version": 1},
@@ -241,7 +240,7 @@ def form_edit(
         form.name = name
         form.save(update_fields=["name"])
     audit.record_event(
-        action=QaAction.FORM_SAVED,
+        action=audit.Action.QA_FORM_SAVED,
         request=request,
         actor=actor,
         details={"form": form.pk, "name": name, "version": latest.number},
@@ -261,7 +260,7 @@ def form_publish(*, request: HttpRequest | None, actor: User, form: ScoreForm) -
     latest.published_at = timezone.now()
     latest.save(update_fields=["published_at"])
     audit.record_event(
-        action=QaAction.FORM_PUBLISHED,
+        action=audit.Action.QA_FORM_PUBLISHED,
         request=request,
         actor=actor,
         details={"form": form.pk, "version": latest.number},
@@ -370,14 +369,14 @@ def evaluation_save(
     now = timezone.now()
     evaluation.comment = comment.strip()
     evaluation.updated_at = now
-    action = QaAction.EVALUATION_SAVED
+    action = audit.Action.QA_EVALUATION_SAVED
     if submit:
         score = scoring.compute_score([(spec_of(c), kept[c.pk]) for c in criteria])
         evaluation.status = Evaluation.Status.SUBMITTED
         evaluation.score = score.value
         evaluation.critical_failed = score.critical_failed
         evaluation.submitted_at = now
-        action = QaAction.EVALUATION_SUBMITTED
+        action = audit.Action.QA_EVALUATION_SUBMITTED
     evaluation.save()
     audit.record_event(
         action=action,
@@ -414,7 +413,7 @@ def evaluation_reopen(
     evaluation.updated_at = timezone.now()
     evaluation.save()
     audit.record_event(
-        action=QaAction.EVALUATION_REOPENED,
+        action=audit.Action.QA_EVALUATION_REOPENED,
         request=request,
         actor=actor,
         record_ids=[evaluation.record_id],
@@ -540,7 +539,7 @@ def queue_create(
         )
     QueueItem.objects.bulk_create(items)
     audit.record_event(
-        action=QaAction.QUEUE_CREATED,
+        action=audit.Action.QA_QUEUE_CREATED,
         request=request,
         actor=actor,
         record_ids=[i.record_id for i in items][:MAX_SAMPLE],

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from qa import selectors, services
-from qa.models import Evaluation, Note, QaAction
+from qa.models import Evaluation, Note
 from recordings import vono
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
@@ -77,7 +77,7 @@ def test_a_reviewer_adds_a_note_at_a_moment_and_it_is_audited(
     assert (note.at_ms, note.tag, note.customer_id) == (7000, "saudação", 3)
     page = response.content.decode()
     assert 'data-at-ms="7000"' in page and "?t=0:07" in page
-    event = AuditEvent.objects.get(action=QaAction.NOTE_ADDED)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.QA_NOTE_ADDED)
     assert event.record_ids == [recording.record_id]
     assert event.details["text"] == "Saudação sem o nome da empresa"
 
@@ -116,7 +116,7 @@ def test_the_author_may_change_a_note_for_15_minutes_then_it_is_fixed(
         services.note_delete(request=request, actor=reviewer, note=note)
     assert Note.objects.get().text == "b"
     actions = list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))
-    assert actions == [QaAction.NOTE_ADDED, QaAction.NOTE_CHANGED]
+    assert actions == [AuditEvent.Action.QA_NOTE_ADDED, AuditEvent.Action.QA_NOTE_CHANGED]
 
 
 def test_nobody_else_changes_or_deletes_a_note(
@@ -133,7 +133,7 @@ def test_nobody_else_changes_or_deletes_a_note(
     client.force_login(reviewer)
     assert client.post(url, {"delete": "1"}).status_code == 302
     assert not Note.objects.exists()
-    assert AuditEvent.objects.filter(action=QaAction.NOTE_DELETED).count() == 1
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.QA_NOTE_DELETED).count() == 1
 
 
 def test_a_scoped_user_cannot_reach_another_subscribers_notes_or_evaluation(
@@ -278,7 +278,7 @@ def test_only_a_coordinator_reopens_with_a_reason_and_it_is_audited(
     assert client.post(url, {**reopen, "reason": "nota errada no item 3"}).status_code == 302
     evaluation.refresh_from_db()
     assert evaluation.status == Evaluation.Status.DRAFT and evaluation.score is None
-    event = AuditEvent.objects.get(action=QaAction.EVALUATION_REOPENED)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.QA_EVALUATION_REOPENED)
     assert event.details["reason"] == "nota errada no item 3"
     assert event.details["score_before"] == "96.67"
     assert services.can_edit_evaluation(evaluation, reviewer)
