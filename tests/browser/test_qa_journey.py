@@ -101,6 +101,9 @@ def test_a_qa_reviewers_day_and_the_coordinators_report(
     expect(page.locator("[data-player]")).to_have_attribute("data-markers", "2")
     page.get_by_role("link", name="Ir para 0:45").click()
     page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 45) < 1")
+    # The marker on the waveform (in wavesurfer's shadow DOM) seeks too: back to the first note.
+    page.locator("[data-player] [part='region-content']").first.click()
+    page.wait_for_function("() => document.querySelector('audio').currentTime < 10")
 
     # A speed chosen here is kept for the next call.
     page.get_by_label("Velocidade").select_option("1.5")
