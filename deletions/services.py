@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -371,13 +372,16 @@ def deletion_request_approve(
                 _("Você entrou há mais de %(minutes)s minutos: confirme sua senha.")
                 % {"minutes": settings.DELETION_STEP_UP_MINUTES}
             )
+    # The decision rests on the upstream as the check found it: it is dated when the check
+    # began, and what other requests delete after that moment is theirs to do (see _take).
+    checked_at = timezone.now()
     ids = _fresh_ids(deletion)
     with transaction.atomic():
         deletion = _locked(deletion_id)
         _check_can_decide(deletion, actor)
         if len(ids) != deletion.count:
             # Nobody decided this: the upstream changed under the request.
-            _move(deletion, Status.STALE, decided_at=timezone.now(), fresh_count=len(ids))
+            _move(deletion, Status.STALE, decided_at=checked_at, fresh_count=len(ids))
             audit.record_event(
                 action=Action.DELETION_STALE,
                 request=request,
@@ -395,7 +399,7 @@ def deletion_request_approve(
             )
         else:
             error = None
-            _move(deletion, Status.APPROVED, decided_by=actor, decided_at=timezone.now())
+            _move(deletion, Status.APPROVED, decided_by=actor, decided_at=checked_at)
             DeletionItem.objects.bulk_create(
                 [DeletionItem(request=deletion, record_id=i) for i in ids]
             )
@@ -749,20 +753,20 @@ def deletion_request_execute(*, deletion_id: int) -> str | None:
     )
     todo = _screen(deletion, todo, client)
     size = settings.DELETION_CHUNK_SIZE
+    waiting: list[int] = []
     for start in range(0, len(todo), size):
-        chunk = todo[start : start + size]
-        _set(chunk, deletion_id, Outcome.SENDING)
-        try:
-            result = client.delete_ids(chunk, customer_id=deletion.customer_id)
-        except vono.VonoOutcomeUnknown as exc:
-            _set(chunk, deletion_id, Outcome.UNKNOWN, str(exc))
-            continue
-        except vono.VonoError as exc:
-            _set(chunk, deletion_id, Outcome.FAILED, str(exc))
-            continue
-        finally:
-            audio_services.forget_recordings(chunk)  # cached bytes go with the DELETE
-        _record_result(deletion, chunk, result, client)
+        chunk, busy = _take(deletion, todo[start : start + size])
+        waiting += busy
+        _delete_chunk(deletion, chunk, client)
+    # Recordings another request was deleting at that moment: its answer decides.
+    deadline = time.monotonic() + sum(client.timeout) + 5
+    while waiting:
+        time.sleep(0.2)
+        if time.monotonic() > deadline:
+            _set(waiting, deletion_id, Outcome.UNKNOWN, "another request was still deleting it")
+            break
+        chunk, waiting = _take(deletion, waiting)
+        _delete_chunk(deletion, chunk, client)
     index_services.recordings_mark_deleted(
         record_ids=deletion.items.filter(outcome__in=[Outcome.DELETED, Outcome.ABSENT]).values_list(
             "record_id", flat=True
@@ -817,6 +821,66 @@ def _screen(deletion: DeletionRequest, todo: list[int], client: vono.VonoClient)
             )
     skipped = {h.record_id for h in held} | set(refused) | set(absent)
     return [i for i in todo if i not in skipped]
+
+
+def _take(deletion: DeletionRequest, chunk: list[int]) -> tuple[list[int], list[int]]:
+    """Mark ``chunk``'s recordings as being deleted by this request: exactly one DELETE per
+    recording, however many requests name it and however many workers run them.
+
+    Every item naming these recordings, in any request, is locked (in one order, so two
+    workers cannot deadlock). A DELETE another request has in flight is waited for. What it
+    did since this one's approval checked the upstream is concurrent work: a recording it
+    deleted is absent here, one whose DELETE had no answer there is unknown here too (a later
+    run looks it up). Older outcomes are history the check already saw past: the recording
+    was still there after them. Returns the ids to DELETE now, and those another request is
+    sending right now (to ask about again shortly).
+    """
+    since = deletion.decided_at
+    with transaction.atomic():
+        elsewhere: dict[int, tuple[int, str]] = {}
+        for request_id, record_id, outcome, updated_at in (
+            DeletionItem.objects.select_for_update()
+            .filter(record_id__in=chunk)
+            .order_by("pk")
+            .values_list("request_id", "record_id", "outcome", "updated_at")
+        ):
+            if (
+                request_id != deletion.pk
+                and outcome not in (Outcome.PENDING, Outcome.FAILED, Outcome.HELD)
+                and (outcome == Outcome.SENDING or since is None or updated_at >= since)
+            ):
+                elsewhere[record_id] = (request_id, outcome)
+        mine = [i for i in chunk if i not in elsewhere]
+        busy = [i for i in chunk if elsewhere.get(i, (0, ""))[1] == Outcome.SENDING]
+        for record_id, (request_id, outcome) in elsewhere.items():
+            if outcome in (Outcome.DELETED, Outcome.ABSENT):
+                _set([record_id], deletion.pk, Outcome.ABSENT, f"deleted by request #{request_id}")
+            elif outcome == Outcome.UNKNOWN:
+                _set(
+                    [record_id],
+                    deletion.pk,
+                    Outcome.UNKNOWN,
+                    f"request #{request_id} sent its DELETE and had no answer",
+                )
+        _set(mine, deletion.pk, Outcome.SENDING)
+    return mine, busy
+
+
+def _delete_chunk(deletion: DeletionRequest, chunk: list[int], client: vono.VonoClient) -> None:
+    """One DELETE for recordings already marked as sending, and what came of it."""
+    if not chunk:
+        return
+    try:
+        result = client.delete_ids(chunk, customer_id=deletion.customer_id)
+    except vono.VonoOutcomeUnknown as exc:
+        _set(chunk, deletion.pk, Outcome.UNKNOWN, str(exc))
+        return
+    except vono.VonoError as exc:
+        _set(chunk, deletion.pk, Outcome.FAILED, str(exc))
+        return
+    finally:
+        audio_services.forget_recordings(chunk)  # cached bytes go with the DELETE
+    _record_result(deletion, chunk, result, client)
 
 
 def _record_result(

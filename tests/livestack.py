@@ -26,7 +26,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-role, count, prefix = ROLE, COUNT, PREFIX
+import time
+role, count, prefix, recent = ROLE, COUNT, PREFIX, RECENT
 User = get_user_model()
 for n in range(count):
     user, _ = User.objects.get_or_create(username=f"{prefix}-{n}")
@@ -37,6 +38,8 @@ for n in range(count):
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if recent:
+        session["auth_at"] = time.time()  # signed in with a password just now (step-up)
     session.create()
     print(session.session_key)
 """
@@ -58,13 +61,17 @@ def manage(env: Mapping[str, str], *args: str, timeout: float = 300) -> str:
     return done.stdout
 
 
-def signed_in_sessions(env: Mapping[str, str], role: str, count: int, prefix: str) -> list[str]:
+def signed_in_sessions(
+    env: Mapping[str, str], role: str, count: int, prefix: str, *, recent: bool = False
+) -> list[str]:
     """Session keys of ``count`` users of ``role``, signed in without a password hash (the
-    load is the portal's, not PBKDF2's)."""
+    load is the portal's, not PBKDF2's). ``recent``: as if the password was typed just now,
+    so a step-up (approving a deletion) does not ask for it again."""
     script = (
         _SESSIONS_SCRIPT.replace("ROLE", repr(role))
         .replace("COUNT", str(count))
         .replace("PREFIX", repr(prefix))
+        .replace("RECENT", repr(recent))
     )
     return manage(env, "shell", "--no-imports", "-c", script).split()
 

@@ -412,6 +412,60 @@ def test_fifty_concurrent_approvals_and_executions_delete_each_id_once(
     assert sum(len(call) for call in sim.stats()["delete_calls"]) == 10
 
 
+def test_two_approved_requests_naming_one_recording_delete_it_once(
+    people: dict[str, Any], sim: SimulatorProcess
+) -> None:
+    # Two people asked for overlapping recordings; both requests were approved before either
+    # ran (on several instances, nothing orders them). The second run does not DELETE again.
+    ids = _ids(sim, 3)
+    first = _request(people, ids[:2])
+    second = _request(people, ids[1:], who="admin2")
+    _approve(first, people["admin"])
+    _approve(second, people["admin"])
+    assert deletions.deletion_request_execute(deletion_id=first.pk) == Status.DONE
+    assert deletions.deletion_request_execute(deletion_id=second.pk) == Status.DONE
+    assert sim.stats()["deleted"] == {str(i): 1 for i in ids}
+    shared = DeletionItem.objects.get(request=second, record_id=ids[1])
+    assert (shared.outcome, shared.detail) == ("absent", f"deleted by request #{first.pk}")
+
+
+def test_an_older_deletion_does_not_stop_one_the_upstream_proves_still_needed(
+    people: dict[str, Any], sim: SimulatorProcess
+) -> None:
+    # The first request's DELETE was reported done, yet the recording is there when the second
+    # request is approved: the approval's check is newer than that outcome, so it DELETEs.
+    (record_id,) = _ids(sim, 1)
+    first = _request(people, [record_id])
+    _approve(first, people["admin"])
+    deletions.deletion_request_execute(deletion_id=first.pk)
+    sim.reset()  # the recording is back: a vendor that said "deleted" and did not
+    second = _request(people, [record_id], who="admin2")
+    _approve(second, people["admin"])
+    assert deletions.deletion_request_execute(deletion_id=second.pk) == Status.DONE
+    assert DeletionItem.objects.get(request=second).outcome == "deleted"
+    assert sim.stats()["deleted"] == {str(record_id): 1}
+    assert not _still_there(sim, record_id)
+
+
+def test_a_recording_whose_delete_had_no_answer_elsewhere_is_not_deleted_again(
+    people: dict[str, Any], sim: SimulatorProcess, settings: Any
+) -> None:
+    settings.VONO_READ_TIMEOUT = 0.4
+    ids = _ids(sim, 2)
+    first = _request(people, ids[:1])
+    second = _request(people, ids, who="admin2")
+    _approve(first, people["admin"])
+    _approve(second, people["admin"])
+    sim.fault("latency", target="delete", seconds=1.0, times=1)
+    deletions.deletion_request_execute(deletion_id=first.pk)
+    assert DeletionItem.objects.get(request=first).outcome == "unknown"
+    assert deletions.deletion_request_execute(deletion_id=second.pk) == Status.PARTIAL
+    doubtful = DeletionItem.objects.get(request=second, record_id=ids[0])
+    assert doubtful.outcome == "unknown"
+    assert f"request #{first.pk}" in doubtful.detail
+    assert sim.stats()["deleted"] == {str(i): 1 for i in ids}
+
+
 @pytest.mark.parametrize("action", ["reject", "cancel"])
 def test_rejecting_or_cancelling_an_overdue_request_expires_it(
     people: dict[str, Any], sim: SimulatorProcess, monkeypatch: pytest.MonkeyPatch, action: str
