@@ -29,6 +29,7 @@ from audit import chain
 from audit import services as audit
 from audit.models import AuditEvent
 from deletions.models import DeletionItem, DeletionRequest
+from index import selectors as index_selectors
 from index import services as index_services
 from recordings import access, vono
 from recordings.models import User
@@ -128,9 +129,7 @@ def preview_ids(*, user: User, ids: Iterable[int]) -> Preview:
     An id the user cannot see raises NotAllowed: nobody asks to delete what they cannot see.
     """
     wanted = sorted(set(ids))
-    found = vono.get_client().get_recordings(
-        wanted, customer_id=access.scope_of(user), concurrency=settings.VONO_LOOKUP_CONCURRENCY
-    )
+    found = index_selectors.recordings_by_id(wanted, customer_id=access.scope_of(user))
     for record_id in wanted:
         if record_id not in found:
             raise NotAllowed(
@@ -320,9 +319,7 @@ def _fresh_ids(deletion: DeletionRequest) -> list[int]:
     client = vono.get_client()
     if deletion.kind == DeletionRequest.Kind.IDS:
         ids = deletion.filters["ids"]
-        found = client.get_recordings(
-            ids, customer_id=deletion.customer_id, concurrency=settings.VONO_LOOKUP_CONCURRENCY
-        )
+        found = index_selectors.recordings_by_id(ids, customer_id=deletion.customer_id)
         return [record_id for record_id in ids if record_id in found]
     filters = vono.RecordingFilter.from_json(deletion.filters)
     return [
@@ -721,11 +718,7 @@ def _settle_unknown(deletion: DeletionRequest, client: vono.VonoClient) -> None:
     if not doubtful:
         return
     try:
-        found = client.get_recordings(
-            doubtful,
-            customer_id=deletion.customer_id,
-            concurrency=settings.VONO_LOOKUP_CONCURRENCY,
-        )
+        found = index_selectors.recordings_by_id(doubtful, customer_id=deletion.customer_id)
     except vono.VonoError as exc:
         _set(doubtful, deletion.pk, Outcome.UNKNOWN, f"could not check: {exc}")
         return

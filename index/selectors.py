@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from index import sync
 from index.models import DayCoverage, IndexedRecording, SyncState
 from index.numbers import normalise_query
+from recordings import vono
+from recordings.vono import LookupWindow
 
 SAO_PAULO = sync.SAO_PAULO
 # sort name -> the ordering; record_id breaks ties so paging is stable.
@@ -107,4 +113,92 @@ def index_status() -> IndexStatus:
         covered_days=sum(1 for c in coverage.values() if c.status == DayCoverage.Status.COMPLETE),
         lag=now - state.fresh_as_of if state.fresh_as_of else None,
         running=bool(state.holder and state.lease_until and state.lease_until > now),
+    )
+
+
+def recordings_by_id(
+    record_ids: Iterable[int], *, customer_id: int | None
+) -> dict[int, vono.Recording]:
+    """The recordings Vono holds now among ``record_ids`` (within ``customer_id``), by id.
+
+    Asked of the upstream, never answered from the index: the index only says when each was
+    made, so ids close in time are checked with one listing (``lookup_windows``); the rest
+    one by one, VONO_LOOKUP_CONCURRENCY at a time.
+    """
+    ids = sorted({int(i) for i in record_ids})
+    return vono.get_client().get_recordings(
+        ids,
+        customer_id=customer_id,
+        concurrency=settings.VONO_LOOKUP_CONCURRENCY,
+        windows=lookup_windows(ids, customer_id=customer_id, page_limit=settings.VONO_PAGE_LIMIT),
+        page_size=settings.VONO_PAGE_LIMIT,
+    )
+
+
+def lookup_windows(
+    record_ids: Iterable[int], *, customer_id: int | None, page_limit: int
+) -> list[LookupWindow]:
+    """Where the index says these recordings were made, as windows of one day to list.
+
+    A window spans recordings that lie close together in time, and holds at most
+    ``page_limit`` recordings by the index's count (one list call), so a batch costs about
+    one call per cluster instead of one per id. Ids the index does not know are left out
+    (looked up one by one). The index only places ids: the upstream's listing still decides
+    what exists, and an id missing from its window is looked up by id before it is called
+    missing.
+    """
+    wanted = sorted({int(i) for i in record_ids})
+    by_day: dict[dt.date, list[tuple[dt.datetime, int]]] = defaultdict(list)
+    for start in range(0, len(wanted), 900):  # SQLite's bound on query parameters
+        for record_id, calldate in IndexedRecording.objects.filter(
+            record_id__in=wanted[start : start + 900]
+        ).values_list("record_id", "calldate"):
+            local = calldate.astimezone(SAO_PAULO).replace(microsecond=0)
+            by_day[local.date()].append((local, record_id))
+    if not by_day:
+        return []
+    present = IndexedRecording.objects.filter(gone_at__isnull=True)
+    if customer_id is not None:
+        present = present.filter(customer_id=customer_id)
+    day_counts = dict(
+        present.filter(call_day__in=list(by_day))
+        .values("call_day")
+        .annotate(n=Count("record_id"))
+        .values_list("call_day", "n")
+    )
+    windows: list[LookupWindow] = []
+    for day, calls in sorted(by_day.items()):
+        calls.sort()
+        if day_counts.get(day, 0) <= page_limit:
+            windows.append(_window(day, calls))
+            continue
+        # A busy day: split it where the recordings in between would exceed a page.
+        moments = [
+            m.astimezone(SAO_PAULO).replace(microsecond=0)
+            for m in present.filter(
+                call_day=day, calldate__gte=calls[0][0], calldate__lt=calls[-1][0] + _SECOND
+            )
+            .order_by("calldate")
+            .values_list("calldate", flat=True)
+        ]
+        first = 0
+        for n in range(1, len(calls) + 1):
+            if n == len(calls) or (
+                bisect_right(moments, calls[n][0]) - bisect_left(moments, calls[first][0])
+                > page_limit
+            ):
+                windows.append(_window(day, calls[first:n]))
+                first = n
+    return windows
+
+
+_SECOND = dt.timedelta(seconds=1)
+
+
+def _window(day: dt.date, calls: list[tuple[dt.datetime, int]]) -> LookupWindow:
+    return LookupWindow(
+        day=day,
+        time_ini=calls[0][0].time(),
+        time_end=calls[-1][0].time(),
+        record_ids=tuple(record_id for _, record_id in calls),
     )
