@@ -3,9 +3,12 @@
 1. Sync ingest: a full sync (``sync_run(full=True)``, page ``limit`` 500, no rate cap) from a
    simulator holding BENCH_SIM_COUNT recordings over 60 days, into an empty index; the peak
    Python memory of the run (tracemalloc) at two sizes shows whether it stays flat.
-2. Search: 1,000,000 synthetic recordings loaded with COPY, then partial-number searches
-   through ``index.selectors.search`` as the list page would run them (first 100 rows in the
-   default order, and the total count), p50/p95 over many typed fragments.
+2. Search: 1,000,000 synthetic recordings generated inside PostgreSQL in time order, then
+   partial-number searches as the list page would run them (first 100 rows in the default
+   order, the total count, and the count up to 1,000), p50/p95 over many typed fragments:
+   first the old query (LIKE, migration 0002's trigram index), then ``index.selectors.search``
+   (runs of four digits, migration 0003), on the same rows in the same run.
+   ``BENCH_SEARCH_ONLY=1`` reuses the rows loaded before; ``BENCH_SIM_COUNTS=`` skips ingest.
 
     cd bench && BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/vp_index_bench \\
         ../.venv/bin/python bench_index.py
@@ -15,6 +18,7 @@ The database named is emptied (its index tables truncated). Results: bench/resul
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import random
@@ -25,11 +29,12 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 from harness import KEY, PYTHON, ROOT, TOKEN, free_port, wait_for
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
-SIM_COUNTS = [int(c) for c in os.environ.get("BENCH_SIM_COUNTS", "12000,48000").split(",")]
+SIM_COUNTS = [int(c) for c in os.environ.get("BENCH_SIM_COUNTS", "12000,48000").split(",") if c]
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vp_index_bench"
 )
@@ -136,18 +141,22 @@ WITH base AS (
            3 + floor(random() * 1797)::int AS dur,
            (array[3, 7, 12, 21])[1 + floor(random() * 4)::int] AS customer
     FROM generate_series(0, %s - 1) AS g
+), calls AS (
+    SELECT *, CASE WHEN outbound THEN ext || ' ' || phone || ' ' || ext
+                   ELSE phone || ' ' || ext || ' ' || phone END AS nums
+    FROM base
 )
 INSERT INTO index_indexedrecording (
     record_id, customer_id, calldate, call_day, clid, source, destination, numbers,
-    duration, size, duration_text, size_text, first_seen, last_seen, gone_at, gone_how)
+    duration, size, duration_text, size_text, first_seen, last_seen, gone_at, gone_how,
+    number_grams)
 SELECT 1000000 + g, customer, cd, (cd AT TIME ZONE 'America/Sao_Paulo')::date,
        CASE WHEN outbound THEN ext ELSE '55' || phone END,
        CASE WHEN outbound THEN ext ELSE '55' || phone END,
        CASE WHEN outbound THEN '55' || phone ELSE ext END,
-       CASE WHEN outbound THEN ext || ' ' || phone || ' ' || ext
-            ELSE phone || ' ' || ext || ' ' || phone END,
-       dur, dur * 4000, '', '', now(), now(), NULL, ''
-FROM base
+       nums, dur, dur * 4000, '', '', now(), now(), NULL, '', GRAMS
+FROM calls
+ORDER BY cd  -- written in time order, as the sync writes day after day
 """
 
 
@@ -156,11 +165,12 @@ def load_rows(rows: int) -> tuple[float, list[str]]:
     index.numbers does: a national number without 55); returns seconds and sample phones."""
     from django.db import connection
 
+    grams_of = importlib.import_module("index.migrations.0003_number_grams").GRAMS_OF
     truncate()
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(LOAD_SQL, [rows])
-        cursor.execute("ANALYZE index_indexedrecording")
+        cursor.execute(LOAD_SQL.replace("GRAMS", grams_of.format(numbers="nums")), [rows])
+        cursor.execute("VACUUM ANALYZE index_indexedrecording")
         elapsed = time.perf_counter() - started
         cursor.execute(
             "SELECT destination FROM index_indexedrecording TABLESAMPLE SYSTEM (1) "
@@ -175,44 +185,94 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def old_search(text: str) -> Any:
+    """The query before runs of four digits: LIKE alone, served by the pg_trgm index."""
+    from index.models import IndexedRecording
+    from index.numbers import normalise_query
+
+    return IndexedRecording.objects.filter(
+        gone_at__isnull=True, numbers__contains=normalise_query(text)
+    ).order_by("-calldate", "-record_id")
+
+
+TRIGRAM_INDEX = (
+    "CREATE INDEX IF NOT EXISTS index_rec_numbers_trgm ON index_indexedrecording "
+    "USING gin (numbers gin_trgm_ops)"
+)
+
+
+STATISTICS = "ALTER TABLE index_indexedrecording ALTER COLUMN numbers SET STATISTICS"
+
+
 def bench_search(sample: list[str]) -> dict[str, object]:
-    from index.selectors import search
+    """Each typed fragment through the old query (LIKE, the pg_trgm index of migration 0002)
+    and then the new one (runs of four digits, migration 0003), on the same rows in the same
+    run; rows and counts must agree."""
+    from django.db import connection
+
+    from index.selectors import count_up_to, search
 
     rng = random.Random(5)
-    typed: list[str] = []
+    typed: list[tuple[str, str]] = []
     for _ in range(SEARCHES):
         phone = rng.choice(sample)[2:]  # national number
         kind = rng.random()
         if kind < 0.25:
-            typed.append(f"({phone[:2]}) {phone[2:-4]}-{phone[-4:]}")  # whole, formatted
+            typed.append(("whole, formatted", f"({phone[:2]}) {phone[2:-4]}-{phone[-4:]}"))
         elif kind < 0.5:
-            typed.append(f"+55 {phone[:2]} {phone[2:]}")
+            typed.append(("whole, +55", f"+55 {phone[:2]} {phone[2:]}"))
         elif kind < 0.8:
             start = rng.randrange(0, len(phone) - 5)
-            typed.append(phone[start : start + rng.randrange(5, 8)])  # a fragment
+            typed.append(("5-7 digits", phone[start : start + rng.randrange(5, 8)]))
         else:
-            typed.append(str(rng.randrange(4101, 4200)))  # an extension: many matches
-    page_ms, count_ms, hits = [], [], []
-    for text in typed:
-        started = time.perf_counter()
-        rows = list(search(number=text)[:100])
-        page_ms.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        hits.append(search(number=text).count())
-        count_ms.append((time.perf_counter() - started) * 1000)
-        assert rows or hits[-1] == 0
-    return {
-        "searches": len(typed),
-        "first_100_rows_p50_ms": round(statistics.median(page_ms), 2),
-        "first_100_rows_p95_ms": round(percentile(page_ms, 0.95), 2),
-        "count_p50_ms": round(statistics.median(count_ms), 2),
-        "count_p95_ms": round(percentile(count_ms, 0.95), 2),
-        "page_and_count_p95_ms": round(
-            percentile([a + b for a, b in zip(page_ms, count_ms, strict=True)], 0.95), 2
-        ),
-        "matches_median": statistics.median(hits),
-        "matches_max": max(hits),
-    }
+            typed.append(("extension", str(rng.randrange(4101, 4200))))  # many matches
+    result: dict[str, object] = {"searches": len(typed)}
+    answers: dict[str, list[tuple[list[int], int]]] = {}
+    for name, query in (("old", old_search), ("new", lambda t: search(number=t))):
+        with connection.cursor() as cursor:
+            if name == "old":  # migration 0002's index and default statistics
+                cursor.execute(TRIGRAM_INDEX)
+                cursor.execute(f"{STATISTICS} -1")
+            else:  # migration 0003's
+                cursor.execute("DROP INDEX IF EXISTS index_rec_numbers_trgm")
+                cursor.execute(f"{STATISTICS} 1000")
+            cursor.execute("ANALYZE index_indexedrecording")
+        result[f"{name}_load_average_before"] = os.getloadavg()
+        times: dict[str, list[float]] = {}
+        answers[name] = []
+        for kind, text in typed:
+            started = time.perf_counter()
+            rows = [r.record_id for r in query(text)[:100]]
+            page = (time.perf_counter() - started) * 1000
+            counted_rows = (
+                old_search(text) if name == "old" else search(number=text, for_count=True)
+            )
+            started = time.perf_counter()
+            count = counted_rows.count()
+            counted = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            capped, more = count_up_to(counted_rows)
+            capped_ms = (time.perf_counter() - started) * 1000
+            assert capped == min(count, 1000) and more == (count > 1000)
+            answers[name].append((rows, count))
+            for part, ms in (
+                ("page", page),
+                ("count", counted),
+                ("count_up_to_1000", capped_ms),
+                ("page_and_count", page + counted),
+                ("page_and_count_up_to_1000", page + capped_ms),
+            ):
+                times.setdefault(part, []).append(ms)
+                times.setdefault(f"{part}[{kind}]", []).append(ms)
+        for part, values in times.items():
+            result[f"{name}_{part}_p50_ms"] = round(statistics.median(values), 2)
+            result[f"{name}_{part}_p95_ms"] = round(percentile(values, 0.95), 2)
+        result[f"{name}_load_average_after"] = os.getloadavg()
+    assert answers["old"] == answers["new"]
+    hits = [count for _, count in answers["new"]]
+    result["matches_median"] = statistics.median(hits)
+    result["matches_max"] = max(hits)
+    return result
 
 
 def main() -> None:

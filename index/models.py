@@ -30,6 +30,10 @@ class IndexedRecording(models.Model):
     # Source, destination and caller id normalised (index.numbers), separated by spaces so
     # that a search never matches across two of them; one trigram index serves all three.
     numbers = models.CharField(_("números"), max_length=260, blank=True)
+    # Every run of four digits in ``numbers`` (index.numbers.grams): on PostgreSQL a GIN index
+    # finds the rows holding all of a typed fragment's runs (migration 0003), and ``numbers``
+    # confirms the fragment itself.
+    number_grams = models.JSONField(default=list, blank=True)
     duration = models.PositiveIntegerField(_("duração"))
     size = models.PositiveBigIntegerField(_("tamanho"), null=True, blank=True)
     duration_text = models.CharField(max_length=60, blank=True)
@@ -55,8 +59,8 @@ class IndexedRecording(models.Model):
             # Per-day coverage counts and the sync's "what did this read not see".
             models.Index(fields=["call_day", "last_seen"], name="index_rec_day_seen"),
         ]
-        # The pg_trgm GIN index on ``numbers`` is created by migration 0002, on PostgreSQL
-        # only: SQLite has no GIN and falls back to a scan with LIKE at demo scale.
+        # The GIN index on ``number_grams`` is created by migration 0003, on PostgreSQL only:
+        # SQLite has no GIN and falls back to a scan with LIKE at demo scale.
 
     def __str__(self) -> str:
         return f"{self.record_id} {self.calldate:%Y-%m-%d %H:%M} {self.source}→{self.destination}"

@@ -35,3 +35,24 @@ def normalise_query(text: str) -> str:
     """What a typed search looks for. A whole international or trunk-prefixed number loses
     its prefix like a stored one; a fragment (``4115``, ``98597``) is kept as typed."""
     return normalise(text)
+
+
+# Partial-number search on PostgreSQL looks up runs of GRAM digits. Digit trigrams (pg_trgm)
+# come from an alphabet of ten: a thousand of them in all, each one in tens of thousands of
+# rows, so a fragment's few trigrams intersect long lists. Runs of four digits number ten
+# thousand, each in about a thousand rows at a million recordings (bench/README.md).
+GRAM = 4
+
+
+def grams(numbers: str) -> list[int]:
+    """Every run of GRAM digits inside each of the space-separated ``numbers`` (never across
+    two of them), as integers, sorted and without repeats: what the index stores beside them."""
+    return sorted(
+        {int(word[i : i + GRAM]) for word in numbers.split() for i in range(len(word) - GRAM + 1)}
+    )
+
+
+def query_grams(wanted: str) -> list[int]:
+    """The runs a row must hold to contain the digits ``wanted`` (as ``normalise_query``
+    makes them); empty when there are fewer than GRAM digits, which no run can narrow."""
+    return grams(wanted) if wanted.isdigit() else []

@@ -31,7 +31,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from index.models import DayCoverage, IndexedRecording, SyncState
-from index.numbers import normalise
+from index.numbers import grams, normalise
 from recordings import vono
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ _UPSERT_FIELDS = [
     "source",
     "destination",
     "numbers",
+    "number_grams",
     "duration",
     "size",
     "duration_text",
@@ -204,6 +205,7 @@ def _row(recording: vono.Recording, now: dt.datetime) -> IndexedRecording:
         source=_clean(recording.source, 80),
         destination=_clean(recording.destination, 80),
         numbers=numbers[:260],
+        number_grams=grams(numbers[:260]),
         duration=recording.duration,
         size=recording.size,
         duration_text=_clean(recording.duration_text, 60),

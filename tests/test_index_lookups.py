@@ -106,8 +106,7 @@ def test_a_busy_day_is_split_into_windows_of_one_page(
         inside = [
             r
             for r in indexed
-            if r.calldate.date() == day
-            and window.time_ini <= r.calldate.time() <= window.time_end
+            if r.calldate.date() == day and window.time_ini <= r.calldate.time() <= window.time_end
         ]
         assert len(inside) <= 5
     assert selectors.recordings_by_id(ids, customer_id=None).keys() == set(ids)

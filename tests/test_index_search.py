@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from index import numbers, selectors, sync
@@ -152,7 +153,7 @@ def test_filters_combine_with_dates(db: None) -> None:
     assert _ids(number="4101", date_ini=dt.date(2026, 11, 21)) == [11]
 
 
-def test_gone_recordings_are_not_found(calls: dict[str, int]) -> None:
+def test_gone_recordings_are_not_ids(calls: dict[str, int]) -> None:
     IndexedRecording.objects.filter(record_id=1).update(
         gone_at=timezone.now(), gone_how=IndexedRecording.GoneHow.VANISHED
     )
@@ -168,3 +169,87 @@ def test_normalising_numbers() -> None:
     assert numbers.normalise("55") == "55"  # too short to be a country code
     assert numbers.normalise("sup9001") == "9001"
     assert numbers.normalise("") == ""
+
+
+# --- runs of four digits (the PostgreSQL path of a partial-number search) ---------------------
+
+
+def test_runs_of_four_digits_stay_inside_each_number() -> None:
+    assert numbers.grams("41985977963 4115") == sorted(
+        {4198, 1985, 9859, 8597, 5977, 9779, 7796, 7963, 4115}
+    )
+    assert numbers.grams("1234 5678") == [1234, 5678]  # never 2345, 3456...
+    assert numbers.grams("0041 123 ") == [41]  # "0041"; three digits make no run
+    assert numbers.grams("77777777") == [7777]
+
+
+def test_fewer_than_four_digits_have_no_runs_to_narrow_by() -> None:
+    assert numbers.query_grams("411") == []
+    assert numbers.query_grams("4115") == [4115]
+    assert numbers.query_grams("") == []
+
+
+def test_the_index_stores_the_runs_of_its_numbers(calls: dict[str, int]) -> None:
+    row = IndexedRecording.objects.get(pk=1)
+    assert row.numbers == "41985977963 4115 41985977963"
+    assert row.number_grams == numbers.grams(row.numbers)
+
+
+def test_holding_every_run_of_a_fragment_is_not_holding_the_fragment(db: None) -> None:
+    # Row 1 has the runs 2341, 3412 (in 23412) and 1234 (in 1234): all the runs of 123412,
+    # yet not 123412 itself. Row 2 has it.
+    sync.upsert_page(
+        [
+            _recording(1, source="23412", destination="1234"),
+            _recording(2, source="99123412", destination="5000"),
+        ],
+        timezone.now(),
+    )
+    assert _ids(number="123412") == [2]
+    assert _ids(number="3412") == [2, 1]
+
+
+def test_a_whole_number_and_an_extension_use_the_runs_and_find_the_same(
+    calls: dict[str, int],
+) -> None:
+    assert _ids(number="(41) 98597-7963") == [3, 1]
+    assert _ids(number="4115") == [1]
+    assert _ids(number="97796") == [3, 1]
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="the migration fills existing rows with SQL on PostgreSQL",
+)
+def test_the_migrations_sql_makes_the_same_runs_as_the_python(calls: dict[str, int]) -> None:
+    from importlib import import_module
+
+    from django.db import connection
+
+    sync.upsert_page(
+        [_recording(9, source="ramal sem número", destination="0800 123-4567")], timezone.now()
+    )
+    IndexedRecording.objects.update(number_grams=[])
+    with connection.cursor() as cursor:
+        cursor.execute(import_module("index.migrations.0003_number_grams").FILL_SQL)
+    for row in IndexedRecording.objects.all():
+        assert row.number_grams == numbers.grams(row.numbers), row.numbers
+
+
+def test_a_broad_search_is_counted_up_to_a_cap(calls: dict[str, int]) -> None:
+    assert selectors.count_up_to(selectors.search(number="7963"), cap=5) == (3, False)
+    assert selectors.count_up_to(selectors.search(number="7963"), cap=3) == (3, False)
+    assert selectors.count_up_to(selectors.search(number="7963"), cap=2) == (2, True)
+    assert selectors.count_up_to(selectors.search(), cap=1) == (1, True)
+
+
+@pytest.mark.parametrize("typed", ["4115", "7963", "97796", "(41) 98597-7963", "411"])
+def test_rows_to_count_are_the_rows_to_show(calls: dict[str, int], typed: str) -> None:
+    shown = set(_ids(number=typed))
+    assert set(selectors.search(number=typed, for_count=True).values_list("pk", flat=True)) == (
+        shown
+    )
+    assert selectors.count_up_to(selectors.search(number=typed, for_count=True)) == (
+        len(shown),
+        False,
+    )
