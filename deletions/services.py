@@ -244,7 +244,7 @@ def refuse_held(*, ids: list[int] | None, filters: vono.RecordingFilter | None) 
     if not holds:
         return
     if ids is not None:
-        found = vono.get_client().get_recordings(ids, concurrency=settings.VONO_LOOKUP_CONCURRENCY)
+        found = index_selectors.recordings_by_id(ids, customer_id=None)
         held = [
             (h.record_id, h.hold_id) for h in legal_holds.held_among(found.values(), holds=holds)
         ]
@@ -778,9 +778,7 @@ def _screen(deletion: DeletionRequest, todo: list[int], client: vono.VonoClient)
     if not todo or not (holds or retention):
         return todo
     try:
-        found = client.get_recordings(
-            todo, customer_id=deletion.customer_id, concurrency=settings.VONO_LOOKUP_CONCURRENCY
-        )
+        found = index_selectors.recordings_by_id(todo, customer_id=deletion.customer_id)
     except vono.VonoError as exc:
         _set(todo, deletion.pk, Outcome.FAILED, f"could not check legal holds: {exc}")
         return []
