@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts.stepup import needs_step_up
 from audit import services as audit
+from audit.models import AuditEvent
 from deletions import services as deletions
 from deletions.models import DeletionRequest
 from index.models import IndexedRecording
@@ -31,6 +32,7 @@ from recordings import access
 from recordings.models import User
 from retention import holds as legal_holds
 from retention.models import LegalHold, RetentionPolicy, RetentionSchedule
+from retention.proof import authentic
 
 PERMISSION = "retention.manage_retention"
 Action = audit.Action
@@ -247,6 +249,31 @@ def _check_can_decide(policy: RetentionPolicy, actor: User) -> None:
             )
         )
     _check_scope(policy.customer_id, actor)
+    if not _requested_as_the_row_says(policy):
+        raise NotAllowed(
+            _("O registro de auditoria não mostra este pedido como está: nada foi aprovado.")
+        )
+
+
+def _requested_as_the_row_says(policy: RetentionPolicy) -> bool:
+    """Whether an authentic ``retention_requested`` event shows the person the row names
+    asking for exactly these terms. A row inserted or rewritten in the database (in a
+    colleague's name, or with other days) has none, and its "approval" would be one person's.
+    """
+    scope = "all" if policy.customer_id is None else policy.customer_id
+    for event in AuditEvent.objects.filter(
+        action=Action.RETENTION_REQUESTED, details__policy=policy.pk
+    ):
+        details = event.details
+        if (
+            event.actor_id == policy.requested_by_id
+            and details.get("days") == policy.days
+            and details.get("scope") == scope
+            and details.get("replaces") == policy.replaces_id
+            and authentic(event)
+        ):
+            return True
+    return False
 
 
 def _check_can_cancel(policy: RetentionPolicy, actor: User) -> None:
@@ -504,6 +531,31 @@ def _check_can_lift(hold: LegalHold, actor: User) -> None:
         raise WrongState(_("Esta retenção não aguarda liberação."))
     if hold.lift_requested_by_id == actor.pk:
         raise FourEyes(_("Quem pede a liberação não pode aprová-la: outra pessoa precisa aprovar."))
+    if not _lift_asked_as_the_row_says(hold):
+        raise NotAllowed(
+            _("O registro de auditoria não mostra este pedido de liberação: nada foi liberado.")
+        )
+
+
+def _lift_asked_as_the_row_says(hold: LegalHold) -> bool:
+    """Whether the newest lift request or refusal for ``hold`` in the audit log is an
+    authentic request by the person the row names. A lift request written or re-attributed
+    in the database (or an old one, already refused) would let one person lift alone."""
+    newest = (
+        AuditEvent.objects.filter(
+            action__in=[Action.HOLD_LIFT_REQUESTED, Action.HOLD_LIFT_REFUSED],
+            details__hold=hold.pk,
+        )
+        .order_by("-seq")
+        .first()
+    )
+    return bool(
+        newest is not None
+        and newest.action == Action.HOLD_LIFT_REQUESTED
+        and newest.actor_id is not None
+        and newest.actor_id == hold.lift_requested_by_id
+        and authentic(newest)
+    )
 
 
 @transaction.atomic
