@@ -744,13 +744,14 @@ def deletion_request_execute(*, deletion_id: int) -> str | None:
             "record_id", flat=True
         )
     )
-    todo = _screen(deletion, todo, client)
     size = settings.DELETION_CHUNK_SIZE
     waiting: list[int] = []
     for start in range(0, len(todo), size):
+        # Holds are checked again right before each chunk's DELETE: a hold placed while a
+        # long run goes on stops every DELETE not yet sent.
         chunk, busy = _take(deletion, todo[start : start + size])
         waiting += busy
-        _delete_chunk(deletion, chunk, client)
+        _delete_chunk(deletion, _screen(deletion, chunk, client), client)
     # Recordings another request was deleting at that moment: its answer decides.
     deadline = time.monotonic() + sum(client.timeout) + 5
     while waiting:
@@ -759,7 +760,7 @@ def deletion_request_execute(*, deletion_id: int) -> str | None:
             _set(waiting, deletion_id, Outcome.UNKNOWN, "another request was still deleting it")
             break
         chunk, waiting = _take(deletion, waiting)
-        _delete_chunk(deletion, chunk, client)
+        _delete_chunk(deletion, _screen(deletion, chunk, client), client)
     index_services.recordings_mark_deleted(
         record_ids=deletion.items.filter(outcome__in=[Outcome.DELETED, Outcome.ABSENT]).values_list(
             "record_id", flat=True
