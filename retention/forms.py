@@ -3,10 +3,13 @@ understood is a 400 naming it, never a silent default."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from recordings.forms import MAX_RECORD_ID, whole_number
+from retention import services
 from retention.services import MAX_DAYS, MAX_HOLD_IDS
 
 MAX_CUSTOMER_ID = 2_147_483_647
@@ -42,6 +45,14 @@ class HoldForm(forms.Form):
     period_end = forms.DateField(label=_("Período: até"), required=False)
     reason = forms.CharField(label=_("Motivo"), max_length=2000, validators=[_no_nul])
     ends_on = forms.DateField(label=_("Vale até (opcional)"), required=False)
+
+    def clean_ends_on(self) -> dt.date | None:
+        ends_on: dt.date | None = self.cleaned_data["ends_on"]
+        try:
+            services.check_hold_ends_on(ends_on)
+        except services.RetentionError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return ends_on
 
     def clean_record_ids(self) -> tuple[int, ...]:
         parts = [p for p in self.cleaned_data["record_ids"].replace(",", " ").split() if p]

@@ -33,6 +33,11 @@ class Held:
     hold_id: int
 
 
+def today_in_sao_paulo() -> dt.date:
+    """The day a hold's end date is read against: its last day counts until midnight there."""
+    return timezone.now().astimezone(SAO_PAULO).date()
+
+
 def holds_in_force(*, strict: bool = False) -> list[LegalHold]:
     """The holds that block deletion today: not lifted, and not past their end date.
 
@@ -42,7 +47,7 @@ def holds_in_force(*, strict: bool = False) -> list[LegalHold]:
     write to the database but does not hold AUDIT_HMAC_KEY can neither lift, narrow nor
     delete a hold by editing its row.
     """
-    today = timezone.now().astimezone(SAO_PAULO).date()
+    today = today_in_sao_paulo()
     current = Q(ends_on__isnull=True) | Q(ends_on__gte=today)
     holds = {
         hold.pk: hold

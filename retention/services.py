@@ -476,6 +476,7 @@ def hold_place(
         raise NotAllowed(_("Diga o que a retenção cobre: número, gravações, assinante ou período."))
     if terms.period_start and terms.period_end and terms.period_start > terms.period_end:
         raise NotAllowed(_("O período começa depois de terminar."))
+    check_hold_ends_on(ends_on)
     if len(terms.record_ids) > MAX_HOLD_IDS:
         raise NotAllowed(_("No máximo %(max)s gravações por retenção.") % {"max": MAX_HOLD_IDS})
     hold = LegalHold.objects.create(
@@ -510,6 +511,13 @@ def hold_place(
         },
     )
     return hold
+
+
+def check_hold_ends_on(ends_on: dt.date | None) -> None:
+    """Refuse an end date already past (in São Paulo): the hold would be placed and audited,
+    yet hold nothing, while its author believed the recordings kept."""
+    if ends_on is not None and ends_on < legal_holds.today_in_sao_paulo():
+        raise NotAllowed(_("A data final já passou: esta retenção não manteria nada."))
 
 
 def _locked_hold(hold_id: int) -> LegalHold:

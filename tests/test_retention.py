@@ -567,15 +567,18 @@ def test_hold_needs_a_criterion_and_a_reason(people: dict[str, Any], sim: Simula
 
 
 def test_a_hold_past_its_end_date_no_longer_blocks(
-    people: dict[str, Any], sim: SimulatorProcess
+    people: dict[str, Any], sim: SimulatorProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record_id = sim.list("limit=1")["data"][0]["record_id"]
+    placed_at = timezone.now()
     retention.hold_place(
         actor=people["admin"],
         terms=retention.HoldTerms(record_ids=(record_id,)),
         reason="prazo",
-        ends_on=timezone.now().date() - dt.timedelta(days=2),
+        ends_on=legal_holds.today_in_sao_paulo(),
     )
+    # Two days later (the clock is patched: a test cannot wait for them).
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + dt.timedelta(days=2))
     deletions.deletion_request_create(actor=people["supervisor"], reason="x", ids=[record_id])
 
 
