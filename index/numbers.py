@@ -10,6 +10,7 @@ import re
 
 _NON_DIGITS = re.compile(r"\D+")
 COUNTRY_CODE = "55"  # Brazil
+INTERNATIONAL_PREFIX = "00"  # dialled before a country code from Brazil
 # A Brazilian national number (DDD + subscriber) has 10 (landline) or 11 (mobile) digits.
 _NATIONAL_LENGTHS = (10, 11)
 
@@ -19,15 +20,27 @@ def digits(text: str) -> str:
     return _NON_DIGITS.sub("", text or "")
 
 
+def _national(number: str) -> bool:
+    return len(number) in _NATIONAL_LENGTHS
+
+
 def normalise(text: str) -> str:
-    """A number as the index stores it: digits only, without Brazil's country code or a
-    trunk prefix ``0``, so ``+55 41 98597-7963``, ``041 98597-7963`` and ``41985977963``
-    are all ``41985977963``. Extensions keep their digits (``sup9001`` -> ``9001``)."""
+    """A number as the index stores it: digits only, without Brazil's country code (after
+    the international prefix ``00`` or not) or a trunk prefix ``0``, so
+    ``+55 41 98597-7963``, ``0055 41 98597-7963``, ``+55 (041) 98597-7963``,
+    ``041 98597-7963`` and ``41985977963`` are all ``41985977963``: a legal hold typed one
+    way covers the calls Vono lists another way. Extensions keep their digits
+    (``sup9001`` -> ``9001``)."""
     number = digits(text)
-    if number.startswith(COUNTRY_CODE) and len(number) - 2 in _NATIONAL_LENGTHS:
-        return number[2:]
-    if number.startswith("0") and len(number) - 1 in _NATIONAL_LENGTHS:
-        return number[1:]
+    for prefix in (INTERNATIONAL_PREFIX + COUNTRY_CODE, COUNTRY_CODE):
+        rest = number[len(prefix) :]
+        if number.startswith(prefix) and (
+            _national(rest) or (rest.startswith("0") and _national(rest[1:]))
+        ):
+            number = rest
+            break
+    if number.startswith("0") and _national(number[1:]):
+        number = number[1:]
     return number
 
 
