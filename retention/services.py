@@ -337,6 +337,10 @@ def policy_approve(
     _require(actor)
     _expire_first(policy_id, request)
     with transaction.atomic():
+        # Approvals take turns: two requests that each replace "no policy" (no row to lock)
+        # would both find none in force, and the second would meet the one-per-scope index.
+        RetentionSchedule.objects.get_or_create(pk="daily")
+        RetentionSchedule.objects.select_for_update().filter(pk="daily").exists()
         policy = _locked_policy(policy_id)
         _check_can_decide(policy, actor)
         _check_step_up(actor, password, auth_age_seconds)
