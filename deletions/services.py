@@ -476,6 +476,31 @@ def _check_can_decide(deletion: DeletionRequest, actor: User) -> None:
             _("Quem pede uma exclusão não pode aprová-la: outra pessoa precisa aprovar.")
         )
     _check_scope(deletion, actor)
+    if not _requested_as_the_row_says(deletion):
+        raise NotAllowed(
+            _("O registro de auditoria não mostra este pedido como está: nada foi aprovado.")
+        )
+
+
+def _requested_as_the_row_says(deletion: DeletionRequest) -> bool:
+    """Whether an authentic ``deletion_requested`` event shows the person the row names
+    asking for exactly these recordings. A request inserted or rewritten in the database (in
+    a colleague's name, or for other recordings) has none, and its "approval" would be one
+    person's: the worker would believe the authentic approval event it makes."""
+    for event in AuditEvent.objects.filter(
+        action=Action.DELETION_REQUESTED, details__request=deletion.pk
+    ):
+        details = event.details
+        if (
+            event.actor_id == deletion.requested_by_id
+            and details.get("kind") == deletion.kind
+            and details.get("filters") == deletion.filters
+            and details.get("count") == deletion.count
+            and event.customer_id == deletion.customer_id
+            and retention_proof.authentic(event)
+        ):
+            return True
+    return False
 
 
 def _check_scope(deletion: DeletionRequest, actor: User) -> None:
