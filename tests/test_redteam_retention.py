@@ -25,6 +25,7 @@ from audit.models import AuditEvent
 from deletions import services as deletions
 from deletions.models import DeletionItem, DeletionRequest
 from index import sync
+from index.models import IndexedRecording
 from index.numbers import normalise
 from recordings import vono
 from retention import holds as legal_holds
@@ -878,3 +879,69 @@ def test_a_deletion_request_inserted_in_a_colleagues_name_cannot_be_self_approve
         )
     assert "deletion_approved" not in _actions()
     assert sim.stats()["delete_calls"] == []
+
+
+def test_a_subscribers_policy_ended_in_the_database_does_not_hand_its_calls_to_the_all_run(
+    people: dict[str, Any], sim: SimulatorProcess, indexed: None
+) -> None:
+    """active -> superseded is a legal move for the trigger: the insider "ends" subscriber
+    12's keep-400-days policy in the database, so the all-subscribers keep-3-days run picks
+    12's calls from the index. The worker goes by the audit log, where 12's policy stands."""
+    own = _approve(_policy(people, days=400), people["admin2"])
+    every = _approve(_policy(people, days=DAYS, customer=None), people["admin2"])
+    _as_app_role(
+        [("UPDATE retention_retentionpolicy SET status = 'superseded' WHERE id = %s", [own.pk])]
+    )
+    run = retention.policy_run(policy_id=every.pk, now=timezone.now())
+    assert run is not None
+    theirs = set(
+        run.items.filter(
+            record_id__in=IndexedRecording.objects.filter(customer_id=CUSTOMER).values("record_id")
+        ).values_list("record_id", flat=True)
+    )
+    assert theirs, "the index handed subscriber 12's calls to the run"
+    deletions.deletion_request_execute(deletion_id=run.pk)
+    assert not theirs & set(_deleted(sim))
+    assert {DeletionItem.objects.get(record_id=i).outcome for i in theirs} == {"failed"}
+
+
+def test_held_items_reset_to_pending_in_the_database_are_held_again(
+    people: dict[str, Any], sim: SimulatorProcess
+) -> None:
+    ids = sorted(r["record_id"] for r in sim.list("limit=2")["data"])
+    deletion = deletions.deletion_request_create(actor=people["supervisor"], reason="x", ids=ids)
+    deletions.deletion_request_approve(
+        deletion_id=deletion.pk, actor=people["admin"], typed_count="2", auth_age_seconds=FRESH
+    )
+    _hold(people, record_ids=(ids[0],))
+    assert deletions.deletion_request_execute(deletion_id=deletion.pk) == Status.PARTIAL
+    try:
+        _as_app_role(
+            [
+                (
+                    "UPDATE recordings_deletionitem SET outcome = 'pending' WHERE record_id = %s",
+                    [ids[0]],
+                ),
+                (
+                    "UPDATE recordings_deletionrequest SET status = 'approved' WHERE id = %s",
+                    [deletion.pk],
+                ),
+            ]
+        )
+    except DatabaseError:
+        assert connection.vendor == "postgresql"  # the deletion triggers refuse it already
+        return
+    deletions.deletion_request_execute(deletion_id=deletion.pk)
+    assert _deleted(sim) == [ids[1]]
+    assert DeletionItem.objects.get(record_id=ids[0]).outcome == "held"
+
+
+def test_a_body_past_the_upload_limit_is_a_400(
+    people: dict[str, Any], sim: SimulatorProcess, client: Client
+) -> None:
+    _signed_in(client, people["admin"])
+    response = client.post(
+        "/retention/holds/new", {"number": "4133334444", "reason": "x" * 3_000_000}
+    )
+    assert response.status_code == 400
+    assert not LegalHold.objects.exists()
