@@ -28,9 +28,9 @@ def normalise(text: str) -> str:
     """A number as the index stores it: digits only, without Brazil's country code (after
     the international prefix ``00`` or not) or a trunk prefix ``0``, so
     ``+55 41 98597-7963``, ``0055 41 98597-7963``, ``+55 (041) 98597-7963``,
-    ``041 98597-7963`` and ``41985977963`` are all ``41985977963``: a legal hold typed one
-    way covers the calls Vono lists another way. Extensions keep their digits
-    (``sup9001`` -> ``9001``)."""
+    ``041 98597-7963``, ``0 15 41 98597-7963`` (with a carrier code) and ``41985977963``
+    are all ``41985977963``: a legal hold typed one way covers the calls Vono lists another
+    way. Extensions keep their digits (``sup9001`` -> ``9001``)."""
     number = digits(text)
     for prefix in (INTERNATIONAL_PREFIX + COUNTRY_CODE, COUNTRY_CODE):
         rest = number[len(prefix) :]
@@ -41,6 +41,8 @@ def normalise(text: str) -> str:
             break
     if number.startswith("0") and _national(number[1:]):
         number = number[1:]
+    elif number.startswith("0") and _national(number[3:]):
+        number = number[3:]  # a long-distance carrier code: 0 15 41 3333-4444
     return number
 
 

@@ -723,9 +723,17 @@ TYPED = [
     "(041) 3333-4444",
     "+55 (041) 3333-4444",
     "0055 41 3333 4444",
+    "0 15 41 3333-4444",
     " 4133334444 ",
 ]
-ON_VONO = ["554133334444", "4133334444", "04133334444", "+55 41 3333-4444", "00554133334444"]
+ON_VONO = [
+    "554133334444",
+    "4133334444",
+    "04133334444",
+    "+55 41 3333-4444",
+    "00554133334444",
+    "0414133334444",  # dialled with a carrier code (0 41 41 ...)
+]
 
 
 @pytest.mark.parametrize("typed", TYPED)
@@ -733,7 +741,8 @@ def test_no_way_of_typing_a_number_dodges_its_hold(
     people: dict[str, Any], sim: SimulatorProcess, typed: str
 ) -> None:
     """Before: "+55 (041) 3333-4444" kept the trunk 0 after the country code and held
-    nothing; "0055 ..." (the international prefix) likewise, on either side."""
+    nothing; "0055 ..." (the international prefix) and a carrier code ("0 15 41 ...")
+    likewise, on either side."""
     recordings = []
     for n, number in enumerate(ON_VONO):
         added = sim.add_recording(
