@@ -162,6 +162,19 @@ class AudioCache:
                 raise vono.VonoTimeout("The recording's download did not start in time")
             time.sleep(_POLL_FIRST)
 
+    def prefetch(
+        self, record_id: int, *, customer_id: int | None, expected_size: int | None = None
+    ) -> None:
+        """Start downloading a recording that will be read soon, without waiting for it.
+
+        Same contract as ``open``: the caller has checked that this user may see it. Nothing
+        happens when it is cached or some process is downloading it already; a failure is
+        left in the state file, and the ``open`` that follows tries once more.
+        """
+        paths = self.paths(record_id)
+        if not paths.complete.exists() and not _filler_alive(paths.lock):
+            self._start_fill(record_id, customer_id, expected_size)
+
     def _open_complete(self, paths: _Paths) -> CachedRecording | None:
         try:
             fd = os.open(paths.complete, os.O_RDONLY)

@@ -1,14 +1,24 @@
-"""The waveform of a recording, and forgetting recordings that were deleted."""
+"""The waveform of a recording, forgetting recordings that were deleted, and the rules of
+the bulk ZIP download (what goes in, the limits, the audit)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from audio import peaks
 from audio.cache import get_cache
-from recordings import vono
+from audit import services as audit
+from recordings import access, vono
+from recordings.models import User
 
 PEAKS_SECONDS = 24 * 3600  # no longer than the recording's own bytes are kept
 
@@ -40,3 +50,135 @@ def forget_recordings(record_ids: list[int]) -> None:
     """
     get_cache().purge(record_ids)
     cache.delete_many([_peaks_key(r) for r in record_ids])
+
+
+# --- the bulk ZIP download ----------------------------------------------------------------
+
+
+class ZipRefused(Exception):
+    """A ZIP that will not be made, with the reason a person reads (before any byte)."""
+
+
+class ZipNotVisible(Exception):
+    """An id asked for that this user may not see, or that Vono does not hold."""
+
+
+@dataclass(frozen=True, slots=True)
+class ZipSelection:
+    """The recordings of one archive, in archive order, and their listed size."""
+
+    recordings: tuple[vono.Recording, ...]
+    total_size: int  # bytes, by the listing's (rounded) sizes; an unreadable size counts 0
+
+    @property
+    def count(self) -> int:
+        return len(self.recordings)
+
+
+def zip_max_bytes() -> int:
+    return int(settings.ZIP_MAX_MB) * 1024 * 1024
+
+
+def _too_many(count: int) -> ZipRefused:
+    return ZipRefused(
+        _(
+            "São %(count)s gravações; um ZIP leva no máximo %(limit)s. Estreite o filtro ou "
+            "selecione menos."
+        )
+        % {
+            "count": number_format(count, force_grouping=True),
+            "limit": number_format(int(settings.ZIP_MAX_FILES), force_grouping=True),
+        }
+    )
+
+
+def _too_big(size: int) -> ZipRefused:
+    return ZipRefused(
+        _(
+            "As gravações somam %(size)s; um ZIP leva no máximo %(limit)s. Estreite o filtro "
+            "ou selecione menos."
+        )
+        % {"size": filesizeformat(size), "limit": filesizeformat(zip_max_bytes())}
+    )
+
+
+def _checked(recordings: list[vono.Recording]) -> ZipSelection:
+    if len(recordings) > int(settings.ZIP_MAX_FILES):
+        raise _too_many(len(recordings))
+    total = sum(r.size or 0 for r in recordings)
+    if total > zip_max_bytes():
+        raise _too_big(total)
+    return ZipSelection(tuple(recordings), total)
+
+
+def zip_by_ids(*, user: User, ids: list[int]) -> ZipSelection:
+    """Recordings chosen by id, each looked up within the user's scope, newest first (as
+    the list shows them).
+
+    Raises ZipRefused beyond ``ZIP_MAX_FILES`` (before any lookup) or ``ZIP_MAX_MB``, and
+    ZipNotVisible for an id the user cannot see: nothing is downloaded before all are known.
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        raise ZipRefused(_("Selecione ao menos uma gravação."))
+    if len(wanted) > int(settings.ZIP_MAX_FILES):
+        raise _too_many(len(wanted))
+    found = vono.get_client().get_recordings(
+        wanted, customer_id=access.scope_of(user), concurrency=settings.VONO_LOOKUP_CONCURRENCY
+    )
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise ZipNotVisible(missing[0])
+    return _checked(sorted(found.values(), key=lambda r: (r.calldate, r.record_id), reverse=True))
+
+
+def zip_by_filter(*, filters: vono.RecordingFilter) -> ZipSelection:
+    """Everything a (scoped) filter matches, in the list's order.
+
+    The first page's totals refuse a selection too large before the rest is read; a result
+    that grows meanwhile past the limit is refused too, never cut short.
+    """
+    client = vono.get_client()
+    page = client.list_recordings(filters, start=0, limit=int(settings.VONO_PAGE_LIMIT))
+    if page.total_records > int(settings.ZIP_MAX_FILES):
+        raise _too_many(page.total_records)
+    if page.total_size is not None and page.total_size > zip_max_bytes():
+        raise _too_big(page.total_size)
+    if not page.total_records:
+        raise ZipRefused(_("Nenhuma gravação corresponde a este filtro."))
+    recordings = list(page.recordings)
+    while page.recordings and page.offset + len(page.recordings) < page.total_records:
+        page = client.list_recordings(
+            filters, start=page.offset + len(page.recordings), limit=page.limit
+        )
+        recordings += page.recordings
+        if len(recordings) > int(settings.ZIP_MAX_FILES):
+            raise _too_many(len(recordings))
+    return _checked(recordings)
+
+
+@transaction.atomic
+def zip_audit(*, request: HttpRequest, selection: ZipSelection, archive_name: str) -> None:
+    """Every recording of an archive is a download, recorded before the first byte."""
+    for recording in selection.recordings:
+        audit.record_event(
+            action=audit.Action.DOWNLOAD,
+            request=request,
+            record_ids=[recording.record_id],
+            customer_id=recording.customer_id,
+            details={"zip": archive_name, "files": selection.count},
+        )
+
+
+def zip_failed(
+    *, request: HttpRequest, recording: vono.Recording, position: int, archive_name: str
+) -> None:
+    """An archive aborted at this recording: its client has a failed download, not a ZIP."""
+    audit.record_event(
+        action=audit.Action.DOWNLOAD,
+        request=request,
+        record_ids=[recording.record_id],
+        customer_id=recording.customer_id,
+        details={"zip": archive_name, "aborted_at": position + 1},
+        outcome="failed",
+    )

@@ -100,14 +100,17 @@ def entity_tag(recording: vono.Recording) -> str:
     return f'"vono-{recording.record_id}-{int(recording.calldate.timestamp())}"'
 
 
+def filename_part(text: str) -> str:
+    """A number or extension as a file name may hold it on every OS: ``+``, ``-``, ASCII
+    letters and digits only, at most 40 of them, never empty."""
+    return re.sub(r"[^A-Za-z0-9+-]", "", text)[:40] or "x"
+
+
 def download_filename(recording: vono.Recording) -> str:
     """``2026-09-30_22-32-42_5551939809735_sup9010_5931.mp3``: safe on every OS."""
     local = timezone.localtime(recording.calldate)
-    parties = [
-        re.sub(r"[^A-Za-z0-9+-]", "", p)[:40] or "x"
-        for p in (recording.source, recording.destination)
-    ]
-    return f"{local:%Y-%m-%d_%H-%M-%S}_{parties[0]}_{parties[1]}_{recording.record_id}.mp3"
+    source, destination = filename_part(recording.source), filename_part(recording.destination)
+    return f"{local:%Y-%m-%d_%H-%M-%S}_{source}_{destination}_{recording.record_id}.mp3"
 
 
 def recording_response(

@@ -1,21 +1,29 @@
-"""Play, download and the waveform: access is checked before the first byte is asked for."""
+"""Play, download, the waveform and the bulk ZIP: access is checked before the first byte
+is asked for."""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from audio import services, streaming, streams
+from audio import archive, services, streaming, streams
 from audit import services as audit
 from recordings import access, vono
-from recordings.pages import upstream_message
+from recordings.export import export_filename
+from recordings.forms import MAX_RECORD_ID, RecordingFilterForm, whole_number
+from recordings.pages import invalid_parameter, list_query, upstream_message
+from vonoportal.http import AuthedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -118,4 +126,103 @@ def recording_peaks(request: HttpRequest, record_id: int) -> JsonResponse:
         return JsonResponse({"error": "upstream"}, status=503)
     response = JsonResponse(data)
     response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+# --- the bulk ZIP download -----------------------------------------------------------------
+
+
+def _zip_refused(request: HttpRequest, message: str, back: str) -> HttpResponse:
+    """Said before the archive starts: the browser shows a page, not a broken file."""
+    response = render(
+        request, "audio/zip_refused.html", {"message": message, "back": back}, status=400
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required("recordings.download_recording", raise_exception=True)
+def recording_zip(request: AuthedRequest) -> HttpResponseBase:
+    """Many recordings in one ZIP: GET with the list's filters, or POST with the ids chosen.
+
+    Everything is decided before the first byte: who may see which recording (404 for an id
+    out of reach), the limits, the audit. Then the archive streams, one stream place held.
+    """
+    back = reverse("recording_list")
+    if request.method == "POST":
+        parsed = [whole_number(value) for value in request.POST.getlist("ids") if value.strip()]
+        if not all(i is not None and 0 < i <= MAX_RECORD_ID for i in parsed):
+            return invalid_parameter(request, "ids", _("cada id é um número inteiro positivo."))
+        ids = [i for i in parsed if i is not None]
+        select = partial(services.zip_by_ids, user=request.user, ids=ids)
+        name = f"{_('gravacoes')}_{timezone.localtime():%Y-%m-%d_%H%M%S}.zip"
+    else:
+        access.check_requested_scope(request)
+        form = RecordingFilterForm(request.GET, scope=access.scope_of(request.user))
+        for field, errors in form.errors.items():
+            return invalid_parameter(request, field, " ".join(str(e) for e in errors))
+        filters = form.filters()
+        back += "?" + list_query(form, page="")
+        select = partial(services.zip_by_filter, filters=filters)
+        name = export_filename(filters).removesuffix(".csv") + ".zip"
+    try:
+        selection = select()
+    except services.ZipNotVisible:
+        raise Http404 from None
+    except services.ZipRefused as exc:
+        return _zip_refused(request, str(exc), back)
+    except vono.VonoError as exc:
+        return _unavailable(request, exc)
+    slot = streams.claim()
+    if slot is None:
+        return _busy(request)
+    try:
+        response = _zip_response(request, selection, name, slot)
+    except BaseException:
+        slot.release()
+        raise
+    if not connection.in_atomic_block:
+        connection.close()  # as for a single stream: no database connection while it plays
+    return response
+
+
+def _zip_response(
+    request: HttpRequest, selection: services.ZipSelection, name: str, slot: streams.StreamSlot
+) -> StreamingHttpResponse:
+    services.zip_audit(request=request, selection=selection, archive_name=name)
+
+    def failed(recording: vono.Recording, position: int, exc: Exception) -> None:
+        services.zip_failed(
+            request=request, recording=recording, position=position, archive_name=name
+        )
+
+    manifest = archive.ManifestFormat(
+        header=(
+            _("Arquivo"),
+            _("ID"),
+            _("Data e hora"),
+            _("Origem"),
+            _("Destino"),
+            _("Número exibido (clid)"),
+            _("Duração (s)"),
+            _("Tamanho (bytes)"),
+            _("SHA-256"),
+            _("Assinante"),
+        ),  # translated now, while the request's language is active
+        date_format=str(get_format("DATETIME_FORMAT")),
+    )
+    body = archive.ArchiveBody(
+        selection.recordings,
+        customer_id=access.scope_of(request.user),
+        manifest=manifest,
+        max_bytes=services.zip_max_bytes(),
+        slot=slot,
+        on_failure=failed,
+    )
+    response = StreamingHttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response

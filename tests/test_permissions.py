@@ -120,6 +120,17 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "coord": 403,
         },
     ),
+    "recording_zip": (
+        "/recordings/download.zip",  # the last 7 days: a few hundred, within the limits
+        {
+            "anonymous": LOGIN,
+            "nobody": 403,
+            "supervisor": 200,
+            "qa": 403,
+            "admin": 200,
+            "access": 403,
+        },
+    ),
     "recording_peaks": (
         "/recordings/{id}/peaks.json",
         {

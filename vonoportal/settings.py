@@ -330,6 +330,10 @@ AUDIO_CACHE_HOURS = _number("AUDIO_CACHE_HOURS", 24.0)
 # Streams beyond this, per process, get 503 with Retry-After. Keep it below GUNICORN_THREADS:
 # the threads left over are the pages' (see bench/README.md).
 AUDIO_STREAMS_PER_PROCESS = int(_integer("AUDIO_STREAMS_PER_PROCESS", 112, minimum=1) or 112)
+# The bulk ZIP download (/recordings/download.zip): at most this many recordings and this many
+# megabytes (by the listing's sizes) in one archive; beyond either, a message instead of a ZIP.
+ZIP_MAX_FILES = int(_integer("ZIP_MAX_FILES", 500, minimum=1) or 500)
+ZIP_MAX_MB = int(_integer("ZIP_MAX_MB", 2048, minimum=1) or 2048)
 
 # The token and key are in every upstream URL: keep them out of error reports and logs.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "recordings.redaction.SecretsExceptionReporterFilter"

@@ -50,6 +50,10 @@
     const all = document.querySelector("input[data-select-page]");
     const summary = form.querySelector(".selection");
     const clear = form.querySelector(".clear-selection");
+    // The ZIP of the selection is a POST (many ids): it needs the page's CSRF token, which a
+    // GET to the deletion page must not carry in its URL. Without JavaScript it stays hidden.
+    const zip = form.querySelector("button[data-zip]");
+    if (zip) zip.hidden = false;
     let chosen = loadSelection(form);
 
     function show() {
@@ -65,6 +69,7 @@
         all.indeterminate = checked > 0 && checked < boxes.length;
       }
       summary.hidden = clear.hidden = ids.length === 0;
+      if (zip) zip.disabled = ids.length === 0;
       summary.textContent = ids.length === 1 ? form.dataset.one
         : pages > 1 ? format(form.dataset.manyPages, { count: ids.length, pages: pages })
           : format(form.dataset.many, { count: ids.length });
@@ -93,8 +98,17 @@
       show();
     });
     // Ids chosen on other pages travel as hidden fields; this page's go with their boxes.
-    form.addEventListener("submit", () => {
+    form.addEventListener("submit", (event) => {
       form.querySelectorAll("input[data-carried]").forEach((input) => input.remove());
+      if (zip && event.submitter === zip) {
+        const token = document.querySelector("input[name=csrfmiddlewaretoken]");
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "csrfmiddlewaretoken";
+        input.value = token ? token.value : "";
+        input.dataset.carried = "";
+        form.appendChild(input);
+      }
       const here = new Set(boxes.map((box) => box.value));
       Object.keys(chosen).forEach((id) => {
         if (here.has(id)) return;
