@@ -6,8 +6,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import http.client
 import io
 import zipfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ from django.test import Client
 from audio import streams
 from audit.models import AuditEvent
 from recordings import vono
+from tests import environment, livestack
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 
@@ -412,3 +416,73 @@ def test_beyond_the_zip_limits_the_archive_switches_to_zip64(
     assert archive.testzip() is None
     for name, record in zip(archive.namelist(), reversed(added), strict=False):
         assert archive.read(name) == _raw(sim, record["record_id"])
+
+
+# --- what a client of the real server sees ---
+
+
+@pytest.fixture
+def live_portal(
+    tmp_path: Path, sim: SimulatorProcess
+) -> Iterator[tuple[livestack.Server, dict[str, str]]]:
+    """gunicorn as in production: the abort must reach the client through a real server."""
+    env = livestack.portal_env(
+        f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        "locmemcache://zip",
+        f"http://127.0.0.1:{sim.port}/api",
+        environment.TOKEN,
+        environment.KEY,
+    )
+    env["AUDIO_CACHE_DIR"] = str(tmp_path / "audio-cache")
+    env["AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
+    env["AUDIT_HMAC_KEY"] = "zip-live-test-audit-key"
+    livestack.manage(env, "migrate", "--noinput", "-v0")
+    server = livestack.gunicorn(env, workers=1, threads=4, log=tmp_path / "gunicorn.log").start()
+    try:
+        server.wait_ready()
+        yield server, env
+    finally:
+        server.stop()
+
+
+def _fetch(port: int, path: str, session: str) -> tuple[int, dict[str, str], bytes, str]:
+    """Status, headers, the bytes received, and how the body ended ("" when complete)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(
+            "GET", path, headers={"Host": "127.0.0.1", "Cookie": f"sessionid={session}"}
+        )
+        response = connection.getresponse()
+        received = bytearray()
+        ending = ""
+        try:
+            while block := response.read(65536):
+                received += block
+        except (http.client.IncompleteRead, ConnectionError) as exc:
+            ending = type(exc).__name__
+        return response.status, dict(response.getheaders()), bytes(received), ending
+    finally:
+        connection.close()
+
+
+def test_through_gunicorn_a_failure_mid_archive_reaches_the_client_as_an_error(
+    live_portal: tuple[livestack.Server, dict[str, str]], sim: SimulatorProcess
+) -> None:
+    server, env = live_portal
+    (session,) = livestack.signed_in_sessions(env, "Supervisores", 1, "zip-live")
+    added = _add_day(sim, 5, duration=120)
+    path = f"{ZIP_URL}?date_ini={DAY}&date_end={DAY}"
+    status, headers, body, ending = _fetch(server.port, path, session)
+    assert (status, ending) == (200, "")
+    assert headers["Transfer-Encoding"] == "chunked"  # no length: the end is the last chunk
+    assert len(zipfile.ZipFile(io.BytesIO(body)).namelist()) == len(added) + 1
+    for fault, options in FAULTS.items():
+        sim.reset()
+        added = _add_day(sim, 5, duration=120)
+        options = dict(options)
+        sim.fault(options.pop("kind"), target="download", skip=2, **options)
+        status, headers, body, ending = _fetch(server.port, path, session)
+        assert status == 200, fault
+        assert ending == "IncompleteRead", f"{fault}: the client must see a failed download"
+        assert b"PK\x05\x06" not in body, fault
+        sim.clear_faults()
