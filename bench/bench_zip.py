@@ -123,7 +123,9 @@ def main() -> None:
             connection.request("POST", "/_sim/records", body=json.dumps(body))
             return int(json.loads(connection.getresponse().read())["record"]["record_id"])
 
-        sets = {name: [add(days[name], n, args.seconds) for n in range(args.count)] for name in "AB"}
+        sets = {
+            name: [add(days[name], n, args.seconds) for n in range(args.count)] for name in "AB"
+        }
         if args.big_mb:
             sets["big"] = [add(days["big"], n, args.big_mb * 1_000_000 // 4000) for n in range(4)]
         cache = tempfile.mkdtemp(prefix="vonobench-zipcache-")
@@ -139,7 +141,8 @@ def main() -> None:
 
             def zip_of(name: str) -> tuple[int, float, float]:
                 day = days[name]
-                return fetch(port, f"/recordings/download.zip?date_ini={day}&date_end={day}", headers)
+                path = f"/recordings/download.zip?date_ini={day}&date_end={day}"
+                return fetch(port, path, headers)
 
             def singles(name: str, where: int = 0) -> tuple[int, float, float]:
                 total, first, began = 0, None, time.perf_counter()
@@ -148,7 +151,8 @@ def main() -> None:
                         path = f"/api/recording/{TOKEN}/{KEY}?is_download=1&id_record={record_id}"
                         received, ttfb, _ = fetch(where, path, {})
                     else:
-                        received, ttfb, _ = fetch(port, f"/recordings/{record_id}/download", headers)
+                        path = f"/recordings/{record_id}/download"
+                        received, ttfb, _ = fetch(port, path, headers)
                     total += received
                     first = ttfb if first is None else first
                 return total, first or 0.0, time.perf_counter() - began
