@@ -21,7 +21,7 @@ from audio import archive, services, streaming, streams
 from audit import services as audit
 from recordings import access, vono
 from recordings.export import export_filename
-from recordings.forms import MAX_RECORD_ID, RecordingFilterForm, whole_number
+from recordings.forms import FILTER_FIELDS, MAX_RECORD_ID, RecordingFilterForm, whole_number
 from recordings.pages import invalid_parameter, list_query, upstream_message
 from vonoportal.http import AuthedRequest
 
@@ -141,6 +141,19 @@ def _zip_refused(request: HttpRequest, message: str, back: str) -> HttpResponse:
     return response
 
 
+# The list's fields the archive's selection applies; "sort" changes the order, not the set.
+_ZIP_FIELDS = frozenset((*FILTER_FIELDS, "page", "per_page", "sort"))
+
+
+def _filters_the_zip_cannot_apply(form: RecordingFilterForm) -> str | None:
+    """A list filter given a value that ``form.filters()`` does not carry (one the list
+    learns before the ZIP does): refused, never a ZIP of more than the list shows."""
+    for name, value in form.cleaned_data.items():
+        if name not in _ZIP_FIELDS and value not in (None, "", [], ()):
+            return name
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 @permission_required("recordings.download_recording", raise_exception=True)
@@ -163,6 +176,8 @@ def recording_zip(request: AuthedRequest) -> HttpResponseBase:
         form = RecordingFilterForm(request.GET, scope=access.scope_of(request.user))
         for field, errors in form.errors.items():
             return invalid_parameter(request, field, " ".join(str(e) for e in errors))
+        if unread := _filters_the_zip_cannot_apply(form):
+            return invalid_parameter(request, unread, _("este filtro ainda não vale para o ZIP."))
         filters = form.filters()
         back += "?" + list_query(form, page="")
         select = partial(services.zip_by_filter, filters=filters)

@@ -486,3 +486,24 @@ def test_through_gunicorn_a_failure_mid_archive_reaches_the_client_as_an_error(
         assert ending == "IncompleteRead", f"{fault}: the client must see a failed download"
         assert b"PK\x05\x06" not in body, fault
         sim.clear_faults()
+
+
+def test_a_list_filter_the_zip_does_not_apply_is_refused_not_ignored(
+    supervisor_client: Client, sim: SimulatorProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filter the list may gain before the ZIP learns it (a number, an extension) must
+    not be dropped silently, which would zip more than the list shows. No such field exists
+    yet, so one is added to the form for this test."""
+    from django import forms
+
+    from recordings.forms import RecordingFilterForm
+
+    field = forms.CharField(required=False)
+    monkeypatch.setitem(RecordingFilterForm.base_fields, "number", field)
+    _add_day(sim, 1)
+    response = supervisor_client.get(ZIP_URL, {"date_ini": DAY, "date_end": DAY, "number": "41"})
+    assert response.status_code == 400
+    assert "number" in response.content.decode()
+    assert sim.stats()["requests"] == {}
+    response = supervisor_client.get(ZIP_URL, {"date_ini": DAY, "date_end": DAY, "number": ""})
+    assert len(_archive(response).namelist()) == 2
