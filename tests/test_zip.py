@@ -507,3 +507,46 @@ def test_a_list_filter_the_zip_does_not_apply_is_refused_not_ignored(
     assert sim.stats()["requests"] == {}
     response = supervisor_client.get(ZIP_URL, {"date_ini": DAY, "date_end": DAY, "number": ""})
     assert len(_archive(response).namelist()) == 2
+
+
+def test_a_client_leaving_mid_archive_gives_back_the_place_and_the_files(
+    sim: SimulatorProcess, settings: Any
+) -> None:
+    """Django closes the body when the client hangs up: half-read or never read at all."""
+    import os
+    import time
+
+    from audio import archive
+
+    added = _add_day(sim, 3, duration=600)
+    recordings = tuple(vono.get_client().get_recording(r["record_id"]) for r in reversed(added))
+    manifest = archive.ManifestFormat(header=("a",) * 10, date_format="Y-m-d H:i:s")
+    held = streams.in_use()
+    for read in (0, 1):
+        slot = streams.claim()
+        assert slot is not None
+        body = archive.ArchiveBody(
+            recordings,
+            customer_id=None,
+            manifest=manifest,
+            max_bytes=10**9,
+            slot=slot,
+            on_failure=lambda *args: None,
+        )
+        for _ in range(read):
+            assert next(body).startswith(b"PK\x03\x04")
+        body.close()
+        assert streams.in_use() == held
+        # The downloads themselves run on for the cache, then let go of their files.
+        directory = str(settings.AUDIO_CACHE_DIR)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            open_files = [
+                fd
+                for fd in os.listdir("/proc/self/fd")
+                if os.path.realpath(f"/proc/self/fd/{fd}").startswith(directory)
+            ]
+            if not open_files:
+                break
+            time.sleep(0.05)
+        assert not open_files
