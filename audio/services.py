@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.formats import number_format
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from audio import peaks
 from audio.cache import get_cache
 from audit import services as audit
+from qa import selectors as qa_selectors
 from recordings import access, vono
 from recordings.models import User
 
@@ -132,12 +134,22 @@ def zip_by_ids(*, user: User, ids: list[int]) -> ZipSelection:
     return _checked(sorted(found.values(), key=lambda r: (r.calldate, r.record_id), reverse=True))
 
 
-def zip_by_filter(*, filters: vono.RecordingFilter) -> ZipSelection:
-    """Everything a (scoped) filter matches, in the list's order.
+def zip_by_filter(*, filters: vono.RecordingFilter, evaluation: Q | None = None) -> ZipSelection:
+    """Everything a (scoped) filter matches, from where the list takes it, in its order.
 
-    The first page's totals refuse a selection too large before the rest is read; a result
-    that grows meanwhile past the limit is refused too, never cut short.
+    ``evaluation`` is the list's QA filter (``RecordingFilterForm.evaluation_filter``): Vono
+    knows nothing of evaluations, so the local index answers, as on the list. The first
+    page's totals refuse a selection too large before the rest is read; a result that grows
+    meanwhile past the limit is refused too, never cut short.
     """
+    if evaluation is not None:
+        limit = int(settings.ZIP_MAX_FILES)
+        found = qa_selectors.index_page(filters, evaluation, start=0, count=limit + 1)
+        if found.total_records > limit:
+            raise _too_many(found.total_records)
+        if not found.recordings:
+            raise ZipRefused(_("Nenhuma gravação corresponde a este filtro."))
+        return _checked(list(found.recordings))
     client = vono.get_client()
     page = client.list_recordings(filters, start=0, limit=int(settings.VONO_PAGE_LIMIT))
     if page.total_records > int(settings.ZIP_MAX_FILES):

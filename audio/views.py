@@ -3,6 +3,7 @@ is asked for."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from functools import partial
 
@@ -19,9 +20,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audio import archive, services, streaming, streams
 from audit import services as audit
+from qa import forms as qa_forms
 from recordings import access, vono
 from recordings.export import export_filename
-from recordings.forms import FILTER_FIELDS, MAX_RECORD_ID, RecordingFilterForm, whole_number
+from recordings.forms import MAX_RECORD_ID, RecordingFilterForm, whole_number
 from recordings.pages import invalid_parameter, list_query, upstream_message
 from vonoportal.http import AuthedRequest
 
@@ -141,8 +143,17 @@ def _zip_refused(request: HttpRequest, message: str, back: str) -> HttpResponse:
     return response
 
 
-# The list's fields the archive's selection applies; "sort" changes the order, not the set.
-_ZIP_FIELDS = frozenset((*FILTER_FIELDS, "page", "per_page", "sort"))
+# The list's fields the archive's selection applies: what ``form.filters()`` and
+# ``form.evaluation_filter()`` carry; "sort" changes the order, not the set.
+_ZIP_FIELDS = frozenset(
+    (
+        *(field.name for field in dataclasses.fields(vono.RecordingFilter)),
+        *qa_forms.EVALUATION_FILTER_FIELDS,
+        "page",
+        "per_page",
+        "sort",
+    )
+)
 
 
 def _filters_the_zip_cannot_apply(form: RecordingFilterForm) -> str | None:
@@ -180,7 +191,8 @@ def recording_zip(request: AuthedRequest) -> HttpResponseBase:
             return invalid_parameter(request, unread, _("este filtro ainda não vale para o ZIP."))
         filters = form.filters()
         back += "?" + list_query(form, page="")
-        select = partial(services.zip_by_filter, filters=filters)
+        evaluation = form.evaluation_filter()
+        select = partial(services.zip_by_filter, filters=filters, evaluation=evaluation)
         name = export_filename(filters).removesuffix(".csv") + ".zip"
     try:
         selection = select()

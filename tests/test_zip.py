@@ -550,3 +550,40 @@ def test_a_client_leaving_mid_archive_gives_back_the_place_and_the_files(
                 break
             time.sleep(0.05)
         assert not open_files
+
+
+def test_the_lists_evaluation_filter_is_answered_by_the_index_as_on_the_list(
+    supervisor_client: Client, sim: SimulatorProcess
+) -> None:
+    """The QA app's hook on the list (evaluated or not, a score range): Vono knows nothing of
+    evaluations, so the ZIP takes the same rows the list shows, from the local index."""
+    from django.utils import timezone
+
+    from index.models import IndexedRecording
+
+    added = _add_day(sim, 3)
+    now = timezone.now()
+    indexed = [vono.get_client().get_recording(r["record_id"]) for r in added[:2]]
+    for call in indexed:
+        IndexedRecording.objects.create(
+            record_id=call.record_id,
+            customer_id=call.customer_id,
+            calldate=call.calldate,
+            call_day=call.calldate.date(),
+            source=call.source,
+            destination=call.destination,
+            duration=call.duration,
+            size=call.size,
+            first_seen=now,
+            last_seen=now,
+        )
+    query = {"date_ini": DAY, "date_end": DAY, "evaluation": "not_evaluated"}
+    listed = supervisor_client.get("/recordings/", query).context["page"].recordings
+    archive = _archive(supervisor_client.get(ZIP_URL, query))
+    ids = [int(n.rsplit("_", 1)[1].removesuffix(".mp3")) for n in archive.namelist()[:-1]]
+    assert ids == [r.record_id for r in listed] == [added[1]["record_id"], added[0]["record_id"]]
+    for name, record_id in zip(archive.namelist(), ids, strict=False):
+        assert archive.read(name) == _raw(sim, record_id)
+    response = supervisor_client.get(ZIP_URL, {**query, "evaluation": "evaluated"})
+    assert response.status_code == 400
+    assert "Nenhuma gravação corresponde" in response.content.decode()
