@@ -129,6 +129,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "qa": 403,
             "admin": 200,
             "access": 403,
+            "coord": 403,
         },
     ),
     "recording_peaks": (
