@@ -219,6 +219,7 @@ def deletion_request_create(
     scope = access.scope_of(actor)
     if filters is None and search is not None and not search.index_only:
         filters = search.filters  # the upstream can count and list it itself
+    filter_json: dict[str, Any]
     if ids is not None:
         id_list = sorted({int(i) for i in ids})
         preview = preview_ids(user=actor, ids=id_list)

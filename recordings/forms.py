@@ -82,7 +82,7 @@ class DurationField(forms.CharField):
         text = super().to_python(value)
         if not text:
             return None
-        seconds = parse_duration(text)
+        seconds = parse_duration(text) if len(text) <= 20 else None
         if seconds is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return seconds
@@ -167,13 +167,11 @@ class RecordingFilterForm(forms.Form):
     duration_min = DurationField(
         label=_("Duração mínima"),
         required=False,
-        max_length=20,
         widget=forms.TextInput(attrs={"placeholder": "0:30", "autocomplete": "off", "size": 6}),
     )
     duration_max = DurationField(
         label=_("Duração máxima"),
         required=False,
-        max_length=20,
         widget=forms.TextInput(attrs={"placeholder": "10:00", "autocomplete": "off", "size": 6}),
     )
     # Set by the column headers; a hidden field so that filtering again keeps the order.
