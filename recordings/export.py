@@ -48,10 +48,11 @@ def export_filename(filters: vono.RecordingFilter, search: ListSearch | None = N
     if filters.customer_id is not None:
         parts.append(f"{_('assinante')}{filters.customer_id}")
     if search is not None:
+        number_word, extension_word = _("numero"), _("ramal")  # as in a file name
         if digits := numbers.digits(search.number):
-            parts.append(f"{_('numero')}{digits[:20]}")
+            parts.append(f"{number_word}{digits[:20]}")
         if digits := numbers.digits(search.extension):
-            parts.append(f"{_('ramal')}{digits[:20]}")
+            parts.append(f"{extension_word}{digits[:20]}")
         if search.duration_min is not None or search.duration_max is not None:
             low = search.duration_min or 0
             high = "" if search.duration_max is None else search.duration_max
