@@ -550,6 +550,8 @@ def test_deleting_by_number_is_resolved_to_ids_shown_before_asking(
     assert deletion.filters["ids"] == sorted(listed)
     assert deletion.filters["search"]["number"] == typed
     assert deletion.count == len(listed)
+    detail = supervisor_client.get(f"/deletions/{deletion.pk}/").content.decode()
+    assert re.search(rf"data-search>número <strong>{typed}</strong>", detail)
 
     # Approval checks the ids against the upstream, then deletes exactly those.
     deletions.deletion_request_approve(
