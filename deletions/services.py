@@ -170,7 +170,7 @@ def preview_search(*, user: User, search: ListSearch) -> tuple[Preview, list[int
     silently miss the days not indexed yet.
     """
     scope = access.scope_of(user)
-    plan = listing.plan(search)
+    plan = listing.plan(search, scope)
     if plan.partial:
         raise NotAllowed(
             _(
@@ -217,14 +217,15 @@ def deletion_request_create(
     if not reason:
         raise NotAllowed(_("Informe o motivo da exclusão."))
     scope = access.scope_of(actor)
-    if filters is None and search is not None and not search.index_only:
+    by_index = search is not None and listing.needs_index(search, scope)
+    if filters is None and search is not None and not by_index:
         filters = search.filters  # the upstream can count and list it itself
     filter_json: dict[str, Any]
     if ids is not None:
         id_list = sorted({int(i) for i in ids})
         preview = preview_ids(user=actor, ids=id_list)
         kind, filter_json = DeletionRequest.Kind.IDS, {"ids": id_list}
-    elif search is not None and search.index_only:
+    elif search is not None and by_index:
         preview, id_list = preview_search(user=actor, search=search)
         filter_json = {"ids": id_list, "search": search.as_json()}
         kind = DeletionRequest.Kind.IDS

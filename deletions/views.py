@@ -21,7 +21,7 @@ from accounts.stepup import needs_step_up
 from deletions import selectors
 from deletions import services as deletions
 from deletions.models import DeletionItem, DeletionRequest
-from recordings import access, vono
+from recordings import access, listing, vono
 from recordings.forms import MAX_RECORD_ID, RecordingFilterForm, whole_number
 from recordings.listing import ListSearch
 from recordings.pages import invalid_parameter, list_query, upstream_message
@@ -78,7 +78,7 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
     filters = search.filters
     # A number, an extension or durations: the upstream cannot delete by them, so "all of
     # this filter" is resolved to ids through the index (deletions.services.preview_search).
-    by_index = whole_filter and search.index_only
+    by_index = whole_filter and listing.needs_index(search, access.scope_of(request.user))
     context: dict[str, Any] = {
         "form": form,
         "ids": ids,
@@ -127,7 +127,7 @@ def _preview(
     resolved from a search only the index can answer); None for a filter Vono applies."""
     if not whole_filter:
         return deletions.preview_ids(user=request.user, ids=ids), ids
-    if search.index_only:
+    if listing.needs_index(search, access.scope_of(request.user)):
         return deletions.preview_search(user=request.user, search=search)
     return deletions.preview_filter(filters=search.filters), None
 

@@ -105,11 +105,24 @@ class Plan:
         return max(0, int((timezone.now() - self.coverage.as_of).total_seconds() // 60))
 
 
-def plan(search: ListSearch) -> Plan:
-    """Decide who answers ``search`` (see the module's docstring)."""
+def upstream_can_scope(scope: Any) -> bool:
+    """Whether the upstream can apply ``scope`` by itself. A subscriber (or none) it can, as
+    a path segment. A scope that also names extensions (``getattr``: the value stays opaque
+    here) it cannot: listing it live would show other teams' calls, so only the index may
+    answer it."""
+    return getattr(scope, "extensions", None) is None
+
+
+def needs_index(search: ListSearch, scope: Any) -> bool:
+    """Whether only the index can answer ``search`` for a user of ``scope``."""
+    return search.index_only or not upstream_can_scope(scope)
+
+
+def plan(search: ListSearch, scope: Any = None) -> Plan:
+    """Decide who answers ``search`` for a user of ``scope`` (see the module's docstring)."""
     coverage = selectors.window_coverage(search.filters.date_ini, search.filters.date_end)
     stale = coverage.stale()
-    if (coverage.complete and not stale) or search.index_only:
+    if (coverage.complete and not stale) or needs_index(search, scope):
         return Plan(Source.INDEX, coverage, stale)
     return Plan(Source.LIVE, coverage, stale)
 
@@ -156,7 +169,7 @@ def list_page(search: ListSearch, *, scope: Any, start: int, count: int) -> Answ
 
     Raises vono.VonoError when the answer is live and the upstream fails.
     """
-    chosen = plan(search)
+    chosen = plan(search, scope)
     if chosen.source == Source.INDEX:
         page = selectors.page_of(rows(search, scope=scope), start=start, count=count)
     else:

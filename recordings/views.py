@@ -128,7 +128,7 @@ def recording_export(request: HttpRequest) -> HttpResponseBase:
         return render(request, "recordings/list.html", {"form": form}, status=400)
     search = form.search()
     filters = search.filters
-    plan = listing.plan(search)
+    plan = listing.plan(search, scope)
     if plan.source == listing.Source.INDEX:
         total = listing.rows(search, scope=scope).count()
         # One query streams the rows: a sync between the count and it may change the number

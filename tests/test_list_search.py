@@ -608,3 +608,20 @@ def _query(data: dict[str, str]) -> Any:
     query = QueryDict(mutable=True)
     query.update(data)
     return query
+
+
+def test_a_scope_the_upstream_cannot_apply_is_never_listed_live(sim: SimulatorProcess) -> None:
+    """A team's extension set (issue 11's scope by extension): Vono cannot filter by it, so
+    even a date-only search over a window not indexed is the index's, said to be partial."""
+    from types import SimpleNamespace
+
+    from recordings import listing
+
+    form = forms.RecordingFilterForm(_query({}), scope=None)
+    assert form.is_valid()
+    search = form.search()
+    assert listing.plan(search, None).source == "live"  # nothing indexed yet
+    team = SimpleNamespace(customer_id=None, extensions="4101-4120")
+    plan = listing.plan(search, team)
+    assert plan.source == "index" and plan.partial
+    assert listing.needs_index(search, team) and not listing.needs_index(search, 21)
