@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -17,9 +17,7 @@ from django.utils.translation import ngettext
 
 from qa import forms as qa_forms
 from recordings import signin, throttle, vono
-
-if TYPE_CHECKING:
-    from recordings.listing import ListSearch
+from recordings.listing import DEFAULT_SORT, ListSearch
 
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_DAYS = 7
@@ -43,7 +41,6 @@ SORT_CHOICES = (
     ("-size", _("Maiores primeiro")),
     ("size", _("Menores primeiro")),
 )
-DEFAULT_SORT = "-calldate"
 
 
 def whole_number(text: str) -> int | None:
@@ -278,8 +275,6 @@ class RecordingFilterForm(forms.Form):
     def search(self) -> ListSearch:
         """The validated filter with what only the index can answer (number, extension,
         durations, order)."""
-        from recordings.listing import ListSearch
-
         data = self.cleaned_data
         return ListSearch(
             filters=self.filters(),
