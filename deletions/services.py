@@ -180,9 +180,9 @@ def preview_search(*, user: User, search: ListSearch) -> tuple[Preview, list[int
             )
         )
     wanted = listing.matching_ids(search, scope=scope)
-    found = vono.get_client().get_recordings(
-        wanted, customer_id=scope, concurrency=settings.VONO_LOOKUP_CONCURRENCY
-    )
+    # Batched by the index's windows of time (index.selectors.recordings_by_id), as for any
+    # request by ids: about one list call per cluster of calls, not one per id.
+    found = index_selectors.recordings_by_id(wanted, customer_id=scope)
     recordings = [found[i] for i in wanted if i in found]  # in the list's order
     if not recordings:
         raise NotAllowed(_("Nenhuma gravação corresponde a este filtro."))

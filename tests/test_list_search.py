@@ -530,15 +530,18 @@ def test_deleting_by_number_is_resolved_to_ids_shown_before_asking(
     supervisor_client: Client, supervisor: Any, indexed: SimulatorProcess, approvers: Any
 ) -> None:
     call = _a_mobile_call(indexed)
-    typed = call["mobile"][4:10]
+    typed = call["mobile"][4:7]  # a fragment common enough to match several calls
     page = supervisor_client.get("/recordings/", {"number": typed, "per_page": "500"})
     listed = _ids(page)
     html = page.content.decode()
     assert "/deletions/new?" in html and "all=1" in html
 
     query = {"number": typed, "all": "1"}
+    before = _list_calls(indexed)
     preview = supervisor_client.get("/deletions/new", query)
     assert preview.status_code == 200
+    # The ids are checked on Vono by the index's windows of time, not one call per id.
+    assert _list_calls(indexed) - before <= max(2, len(listed) // 2), len(listed)
     assert preview.context["preview"].count == len(listed)
     assert 'data-resolved="ids"' in preview.content.decode()
     assert indexed.stats()["delete_calls"] == []
