@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.formats import number_format
@@ -18,8 +17,8 @@ from django.utils.translation import gettext as _
 from audio import peaks
 from audio.cache import get_cache
 from audit import services as audit
-from qa import selectors as qa_selectors
-from recordings import access, vono
+from index import selectors as index_selectors
+from recordings import access, listing, vono
 from recordings.models import User
 
 PEAKS_SECONDS = 24 * 3600  # no longer than the recording's own bytes are kept
@@ -134,25 +133,28 @@ def zip_by_ids(*, user: User, ids: list[int]) -> ZipSelection:
     return _checked(sorted(found.values(), key=lambda r: (r.calldate, r.record_id), reverse=True))
 
 
-def zip_by_filter(*, filters: vono.RecordingFilter, evaluation: Q | None = None) -> ZipSelection:
-    """Everything a (scoped) filter matches, from where the list takes it, in its order.
+def zip_by_filter(*, search: listing.ListSearch, scope: Any) -> ZipSelection:
+    """Everything the list's search matches, from where the list takes it, in its order.
 
-    ``evaluation`` is the list's QA filter (``RecordingFilterForm.evaluation_filter``): Vono
-    knows nothing of evaluations, so the local index answers, as on the list. The first
-    page's totals refuse a selection too large before the rest is read; a result that grows
-    meanwhile past the limit is refused too, never cut short.
+    ``recordings.listing.plan`` decides, as for the page and the CSV: the index answers
+    what only it can (number, extension, durations, order, QA's evaluation filter, a team
+    scope) and a fully indexed window; otherwise Vono lists it live. The totals refuse a
+    selection too large before the rows are read; a result that grows meanwhile past the
+    limit is refused too, never cut short.
     """
-    if evaluation is not None:
-        limit = int(settings.ZIP_MAX_FILES)
-        found = qa_selectors.index_page(filters, evaluation, start=0, count=limit + 1)
-        if found.total_records > limit:
-            raise _too_many(found.total_records)
-        if not found.recordings:
+    limit = int(settings.ZIP_MAX_FILES)
+    if listing.plan(search, scope).source == listing.Source.INDEX:
+        found = listing.rows(search, scope=scope)
+        rows = list(found[: limit + 1])
+        if len(rows) > limit:
+            raise _too_many(found.count())
+        if not rows:
             raise ZipRefused(_("Nenhuma gravação corresponde a este filtro."))
-        return _checked(list(found.recordings))
+        return _checked([index_selectors.as_recording(row) for row in rows])
+    filters = search.filters
     client = vono.get_client()
     page = client.list_recordings(filters, start=0, limit=int(settings.VONO_PAGE_LIMIT))
-    if page.total_records > int(settings.ZIP_MAX_FILES):
+    if page.total_records > limit:
         raise _too_many(page.total_records)
     if page.total_size is not None and page.total_size > zip_max_bytes():
         raise _too_big(page.total_size)
@@ -164,7 +166,7 @@ def zip_by_filter(*, filters: vono.RecordingFilter, evaluation: Q | None = None)
             filters, start=page.offset + len(page.recordings), limit=page.limit
         )
         recordings += page.recordings
-        if len(recordings) > int(settings.ZIP_MAX_FILES):
+        if len(recordings) > limit:
             raise _too_many(len(recordings))
     return _checked(recordings)
 

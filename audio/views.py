@@ -143,11 +143,14 @@ def _zip_refused(request: HttpRequest, message: str, back: str) -> HttpResponse:
     return response
 
 
-# The list's fields the archive's selection applies: what ``form.filters()`` and
-# ``form.evaluation_filter()`` carry; "sort" changes the order, not the set.
+# The list's fields the archive's selection applies: what ``form.search()`` carries.
 _ZIP_FIELDS = frozenset(
     (
         *(field.name for field in dataclasses.fields(vono.RecordingFilter)),
+        "number",
+        "extension",
+        "duration_min",
+        "duration_max",
         *qa_forms.EVALUATION_FILTER_FIELDS,
         "page",
         "per_page",
@@ -189,11 +192,10 @@ def recording_zip(request: AuthedRequest) -> HttpResponseBase:
             return invalid_parameter(request, field, " ".join(str(e) for e in errors))
         if unread := _filters_the_zip_cannot_apply(form):
             return invalid_parameter(request, unread, _("este filtro ainda não vale para o ZIP."))
-        filters = form.filters()
+        search = form.search()
         back += "?" + list_query(form, page="")
-        evaluation = form.evaluation_filter()
-        select = partial(services.zip_by_filter, filters=filters, evaluation=evaluation)
-        name = export_filename(filters).removesuffix(".csv") + ".zip"
+        select = partial(services.zip_by_filter, search=search, scope=access.scope_of(request.user))
+        name = export_filename(search.filters, search).removesuffix(".csv") + ".zip"
     try:
         selection = select()
     except services.ZipNotVisible:

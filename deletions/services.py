@@ -31,7 +31,8 @@ from audit.models import AuditEvent
 from deletions.models import DeletionItem, DeletionRequest
 from index import selectors as index_selectors
 from index import services as index_services
-from recordings import access, vono
+from recordings import access, listing, vono
+from recordings.listing import ListSearch
 from recordings.models import User
 from recordings.redaction import upstream_text
 from retention import holds as legal_holds
@@ -160,6 +161,41 @@ def preview_filter(*, filters: vono.RecordingFilter) -> Preview:
     )
 
 
+def preview_search(*, user: User, search: ListSearch) -> tuple[Preview, list[int]]:
+    """A filter only the index can answer (a number, an extension, durations), resolved now to
+    explicit ids: the upstream cannot delete by number. Each id is then checked against the
+    upstream (one batched look-up, not a call per id); an id it no longer holds is left out.
+
+    Refused while the index does not hold the whole window: "all of this filter" would
+    silently miss the days not indexed yet.
+    """
+    scope = access.scope_of(user)
+    plan = listing.plan(search, scope)
+    if plan.partial:
+        raise NotAllowed(
+            _(
+                "O índice ainda não cobre todo este período, e o Vono não sabe buscar por "
+                "número, ramal ou duração: escolha um período já indexado ou espere a "
+                "sincronização terminar."
+            )
+        )
+    wanted = listing.matching_ids(search, scope=scope)
+    # Batched by the index's windows of time (index.selectors.recordings_by_id), as for any
+    # request by ids: about one list call per cluster of calls, not one per id.
+    found = index_selectors.recordings_by_id(wanted, customer_id=scope)
+    recordings = [found[i] for i in wanted if i in found]  # in the list's order
+    if not recordings:
+        raise NotAllowed(_("Nenhuma gravação corresponde a este filtro."))
+    sizes = [r.size for r in recordings]
+    preview = Preview(
+        count=len(recordings),
+        total_size=None if None in sizes else sum(s for s in sizes if s is not None),
+        total_time=sum(r.duration for r in recordings),
+        rows=[_row(r) for r in recordings[:SNAPSHOT_ROWS]],
+    )
+    return preview, sorted(r.record_id for r in recordings)
+
+
 @transaction.atomic
 def deletion_request_create(
     *,
@@ -167,19 +203,32 @@ def deletion_request_create(
     reason: str,
     ids: Iterable[int] | None = None,
     filters: vono.RecordingFilter | None = None,
+    search: ListSearch | None = None,
     request: HttpRequest | None = None,
 ) -> DeletionRequest:
-    """Ask for a deletion, by chosen ids or by a filter; the preview becomes the snapshot."""
+    """Ask for a deletion, by chosen ids or by a filter; the preview becomes the snapshot.
+
+    A ``search`` only the index can answer becomes explicit ids here (``preview_search``);
+    the request keeps the search beside them, to say where the ids came from.
+    """
     if not actor.has_perm("recordings.request_deletion"):
         raise NotAllowed(_("Você não pode pedir exclusões."))
     reason = reason.strip()
     if not reason:
         raise NotAllowed(_("Informe o motivo da exclusão."))
     scope = access.scope_of(actor)
+    by_index = search is not None and listing.needs_index(search, scope)
+    if filters is None and search is not None and not by_index:
+        filters = search.filters  # the upstream can count and list it itself
+    filter_json: dict[str, Any]
     if ids is not None:
         id_list = sorted({int(i) for i in ids})
         preview = preview_ids(user=actor, ids=id_list)
         kind, filter_json = DeletionRequest.Kind.IDS, {"ids": id_list}
+    elif search is not None and by_index:
+        preview, id_list = preview_search(user=actor, search=search)
+        filter_json = {"ids": id_list, "search": search.as_json()}
+        kind = DeletionRequest.Kind.IDS
     elif filters is not None:
         if scope is not None:
             filters = replace(filters, customer_id=scope)

@@ -21,8 +21,9 @@ from accounts.stepup import needs_step_up
 from deletions import selectors
 from deletions import services as deletions
 from deletions.models import DeletionItem, DeletionRequest
-from recordings import access, vono
+from recordings import access, listing, vono
 from recordings.forms import MAX_RECORD_ID, RecordingFilterForm, whole_number
+from recordings.listing import ListSearch
 from recordings.pages import invalid_parameter, list_query, upstream_message
 from recordings.signals import AUTH_AT, auth_age_seconds
 from vonoportal.http import AuthedRequest
@@ -73,11 +74,17 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
             request, _("Selecione gravações na lista ou peça a exclusão de todas as do filtro.")
         )
         return redirect(f"/recordings/?{list_query(form) if form.is_bound else ''}")
-    filters = form.filters()
+    search = form.search()
+    filters = search.filters
+    # A number, an extension or durations: the upstream cannot delete by them, so "all of
+    # this filter" is resolved to ids through the index (deletions.services.preview_search).
+    by_index = whole_filter and listing.needs_index(search, access.scope_of(request.user))
     context: dict[str, Any] = {
         "form": form,
         "ids": ids,
         "whole_filter": whole_filter,
+        "by_index": by_index,
+        "search": search,
         "filter_query": list_query(form, page=""),
         "filters": filters,
         "reason": data.get("reason", "")[:2000],
@@ -91,21 +98,15 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
                 reason=request.POST.get("reason", ""),
                 request=request,
                 ids=None if whole_filter else ids,
-                filters=filters if whole_filter else None,
+                search=search if whole_filter else None,
             )
             messages.success(
                 request, _("Pedido de exclusão criado. Outra pessoa precisa aprová-lo.")
             )
             return redirect("deletion_detail", pk=deletion.pk)
-        preview = (
-            deletions.preview_filter(filters=filters)
-            if whole_filter
-            else deletions.preview_ids(user=request.user, ids=ids)
-        )
+        preview, resolved = _preview(request, ids, search, whole_filter)
         context["preview"] = preview
-        deletions.refuse_held(
-            ids=None if whole_filter else ids, filters=filters if whole_filter else None
-        )
+        deletions.refuse_held(ids=resolved, filters=filters if resolved is None else None)
     except deletions.AlreadyPending as exc:
         context["refusal"] = str(exc)
         context["existing"] = exc.existing
@@ -113,14 +114,22 @@ def deletion_new(request: AuthedRequest) -> HttpResponse:
         context["refusal"] = str(exc)
         if request.method == "POST":  # show again what was about to be asked
             with contextlib.suppress(deletions.DeletionError, vono.VonoError):
-                context["preview"] = (
-                    deletions.preview_filter(filters=filters)
-                    if whole_filter
-                    else deletions.preview_ids(user=request.user, ids=ids)
-                )
+                context["preview"] = _preview(request, ids, search, whole_filter)[0]
     except vono.VonoError as exc:
         context["error"] = upstream_message(exc)
     return render(request, "deletions/new.html", context)
+
+
+def _preview(
+    request: AuthedRequest, ids: list[int], search: ListSearch, whole_filter: bool
+) -> tuple[deletions.Preview, list[int] | None]:
+    """What the request would delete, and its ids when it is made of ids (chosen, or
+    resolved from a search only the index can answer); None for a filter Vono applies."""
+    if not whole_filter:
+        return deletions.preview_ids(user=request.user, ids=ids), ids
+    if listing.needs_index(search, access.scope_of(request.user)):
+        return deletions.preview_search(user=request.user, search=search)
+    return deletions.preview_filter(filters=search.filters), None
 
 
 def _get_visible(request: AuthedRequest, pk: int) -> DeletionRequest:
@@ -255,8 +264,14 @@ def deletion_retry(request: AuthedRequest, pk: int) -> HttpResponse:
 
 def _ask_again_query(deletion: DeletionRequest) -> str:
     """The new-request page, filled in with what this request asked for."""
-    if deletion.kind == DeletionRequest.Kind.IDS:
-        query: dict[str, Any] = {"ids": deletion.filters.get("ids", [])}
+    searched = deletion.filters.get("search")
+    query: dict[str, Any]
+    if deletion.kind == DeletionRequest.Kind.IDS and isinstance(searched, dict):
+        # Ids resolved from a search: asking again searches again.
+        query = {k: v for k, v in searched.items() if v not in (None, "")}
+        query["all"] = "1"
+    elif deletion.kind == DeletionRequest.Kind.IDS:
+        query = {"ids": deletion.filters.get("ids", [])}
     else:
         saved = vono.RecordingFilter.from_json(deletion.filters)
         query = {k: v for k, v in saved.params().items() if v}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from index import sync
@@ -223,4 +223,110 @@ def _window(day: dt.date, calls: list[tuple[dt.datetime, int]]) -> LookupWindow:
         time_ini=calls[0][0].time(),
         time_end=calls[-1][0].time(),
         record_ids=tuple(record_id for _, record_id in calls),
+    )
+
+
+# --- what the recordings list asks of the index ----------------------------------------------
+
+
+def narrow(
+    rows: QuerySet[IndexedRecording],
+    *,
+    starts: dt.datetime | None = None,
+    ends: dt.datetime | None = None,
+    record_id: int | None = None,
+    customer_id: int | None = None,
+    extension: str = "",
+) -> QuerySet[IndexedRecording]:
+    """``search``'s answer narrowed by the list's other filters: a continuous time range
+    (both ends included, to the second, as the upstream does), one id, one subscriber asked
+    for by a user who may see them all, and an extension that is the call's source or
+    destination (compared as digits, so ``sup9001`` and ``9001`` are the same extension)."""
+    if starts is not None:
+        rows = rows.filter(calldate__gte=starts)
+    if ends is not None:
+        rows = rows.filter(calldate__lt=ends + dt.timedelta(seconds=1))
+    if record_id is not None:
+        rows = rows.filter(record_id=record_id)
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    wanted = normalise_query(extension)
+    if wanted:
+        # ``numbers`` is "source destination clid" (digits, one space apart): the source is
+        # the first token, and only the destination is ever enclosed by two spaces.
+        rows = rows.filter(Q(numbers__startswith=f"{wanted} ") | Q(numbers__contains=f" {wanted} "))
+    return rows
+
+
+@dataclass(frozen=True)
+class WindowCoverage:
+    """How much of a date window the index holds completely, and as of when."""
+
+    days_asked: int
+    days_indexed: int
+    unbounded: bool  # no start date: the window reaches back past anything indexed
+    as_of: dt.datetime | None  # the last complete sync (or, before one, the oldest day read)
+
+    @property
+    def complete(self) -> bool:
+        return not self.unbounded and self.days_indexed >= self.days_asked
+
+    def stale(self, now: dt.datetime | None = None) -> bool:
+        limit = dt.timedelta(minutes=settings.INDEX_STALE_MINUTES)
+        return self.as_of is None or (now or timezone.now()) - self.as_of > limit
+
+
+def window_coverage(date_ini: dt.date | None, date_end: dt.date | None) -> WindowCoverage:
+    """Whether every day from ``date_ini`` to ``date_end`` (today when open) is indexed."""
+    today = sync.today_local()
+    end = min(date_end or today, today)  # days to come hold no calls yet
+    # A day that left the sync's window is no longer kept in step: it does not count.
+    first = max(date_ini or dt.date.min, today - dt.timedelta(days=settings.INDEX_DAYS - 1))
+    days = DayCoverage.objects.filter(
+        customer_id=sync.scope_customer(),
+        status=DayCoverage.Status.COMPLETE,
+        day__gte=first,
+        day__lte=end,
+    )
+    found = days.aggregate(n=Count("pk"), oldest=Min("last_checked"))
+    state = SyncState.objects.filter(pk=sync.STATE).only("fresh_as_of").first()
+    fresh = state.fresh_as_of if state else None
+    asked = max(0, (end - date_ini).days + 1) if date_ini is not None else found["n"]
+    return WindowCoverage(
+        days_asked=asked,
+        days_indexed=found["n"],
+        unbounded=date_ini is None,
+        as_of=fresh or found["oldest"],
+    )
+
+
+def as_recording(row: IndexedRecording) -> vono.Recording:
+    """An index row as the upstream's typed recording, so every page and file shows both alike."""
+    return vono.Recording(
+        record_id=row.record_id,
+        customer_id=row.customer_id,
+        calldate=row.calldate.astimezone(SAO_PAULO),
+        clid=row.clid,
+        source=row.source,
+        destination=row.destination,
+        duration=row.duration,
+        duration_text=row.duration_text,
+        size=row.size,
+        size_text=row.size_text,
+    )
+
+
+def page_of(rows: QuerySet[IndexedRecording], *, start: int, count: int) -> vono.RecordingPage:
+    """Rows ``start`` to ``start + count`` of ``rows``, with the totals of all of them."""
+    # An unknown size (the vendor's text was unreadable) counts as nothing in the total.
+    totals = rows.order_by().aggregate(n=Count("pk"), time=Sum("duration"), size=Sum("size"))
+    return vono.RecordingPage(
+        recordings=tuple(as_recording(r) for r in rows[start : start + count]),
+        total_records=totals["n"],
+        total_time=totals["time"] or 0,
+        total_time_text="",
+        total_size=totals["size"] or 0,
+        total_size_text="",
+        limit=count,
+        offset=start,
     )

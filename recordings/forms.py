@@ -17,21 +17,30 @@ from django.utils.translation import ngettext
 
 from qa import forms as qa_forms
 from recordings import signin, throttle, vono
+from recordings.listing import DEFAULT_SORT, ListSearch
 
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_DAYS = 7
 MAX_PER_PAGE = 500
-FILTER_FIELDS = (
-    "date_ini",
-    "date_end",
-    "time_ini",
-    "time_end",
-    "id_record",
-    "customer_id",
-    *qa_forms.EVALUATION_FILTER_FIELDS,
-)
+# The upstream's own filters; then the ones only the index can answer (recordings.listing).
+UPSTREAM_FIELDS = ("date_ini", "date_end", "time_ini", "time_end", "id_record", "customer_id")
+INDEX_FIELDS = ("number", "extension", "duration_min", "duration_max", "sort")
+# Everything Vono cannot apply itself: the index's filters and QA's evaluation filter.
+LOCAL_FIELDS = (*INDEX_FIELDS, *qa_forms.EVALUATION_FILTER_FIELDS)
+FILTER_FIELDS = (*UPSTREAM_FIELDS, *LOCAL_FIELDS)
 MAX_RECORD_ID = 2**53
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+# 90, 1:30 or 1:02:30: seconds, m:ss or h:mm:ss.
+_DURATION = re.compile(r"(?:(?:([0-9]{1,4}):)?([0-9]{1,5}):)?([0-9]{1,7})")
+MAX_DURATION = 10**7  # seconds: about 115 days, longer than any call
+SORT_CHOICES = (
+    ("-calldate", _("Mais recentes primeiro")),
+    ("calldate", _("Mais antigas primeiro")),
+    ("-duration", _("Mais longas primeiro")),
+    ("duration", _("Mais curtas primeiro")),
+    ("-size", _("Maiores primeiro")),
+    ("size", _("Menores primeiro")),
+)
 
 
 def whole_number(text: str) -> int | None:
@@ -42,6 +51,38 @@ def whole_number(text: str) -> int | None:
     """
     text = text.strip()
     return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
+
+
+def parse_duration(text: str) -> int | None:
+    """``90``, ``1:30`` and ``0:01:30`` are all 90 seconds; None when it cannot be read
+    (minutes and seconds after a colon are two digits, below 60)."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        return None
+    hours, minutes, seconds = match.groups()
+    if minutes is not None and (len(seconds) != 2 or int(seconds) > 59):
+        return None
+    if hours is not None and (len(minutes) != 2 or int(minutes) > 59):
+        return None
+    total = int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds)
+    return total if total <= MAX_DURATION else None
+
+
+class DurationField(forms.CharField):
+    """A call's length typed as seconds or ``m:ss``, cleaned to whole seconds."""
+
+    default_error_messages = {
+        "invalid": _("Informe a duração em segundos (90) ou em minutos e segundos (1:30)."),
+    }
+
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        seconds = parse_duration(text) if len(text) <= 20 else None
+        if seconds is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return seconds
 
 
 class RecordingFilterForm(forms.Form):
@@ -97,6 +138,51 @@ class RecordingFilterForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+    number = forms.CharField(
+        label=_("Número"),
+        required=False,
+        max_length=80,
+        help_text=_("Origem, destino ou número exibido; parte dele, escrito de qualquer jeito."),
+        error_messages={"max_length": _("Número longo demais.")},
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "inputmode": "tel",
+                "autocomplete": "off",
+                "placeholder": "(41) 98597-7963",
+                "size": 16,
+            }
+        ),
+    )
+    extension = forms.CharField(
+        label=_("Ramal"),
+        required=False,
+        max_length=40,
+        error_messages={"max_length": _("Ramal longo demais.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": 6}),
+    )
+    duration_min = DurationField(
+        label=_("Duração mínima"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "0:30", "autocomplete": "off", "size": 6}),
+    )
+    duration_max = DurationField(
+        label=_("Duração máxima"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "10:00", "autocomplete": "off", "size": 6}),
+    )
+    # Set by the column headers; a hidden field so that filtering again keeps the order.
+    sort = forms.ChoiceField(
+        label=_("Ordem"),
+        required=False,
+        choices=SORT_CHOICES,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid_choice": _(
+                "Ordene por calldate, duration ou size, com - na frente para a ordem inversa."
+            )
+        },
+    )
     page = forms.IntegerField(
         required=False,
         min_value=1,
@@ -114,6 +200,19 @@ class RecordingFilterForm(forms.Form):
         coerce=int,
         choices=[(n, n) for n in PER_PAGE_CHOICES],
         error_messages={"invalid_choice": _("Escolha 25, 50 ou 100 por página.")},
+    )
+
+    field_order = (
+        "date_ini",
+        "time_ini",
+        "date_end",
+        "time_end",
+        "number",
+        "extension",
+        "duration_min",
+        "duration_max",
+        "id_record",
+        "customer_id",
     )
 
     def __init__(self, query: QueryDict, *, scope: int | None) -> None:
@@ -149,6 +248,12 @@ class RecordingFilterForm(forms.Form):
         if (time_ini and not date_ini) or (time_end and not date_end):
             field = "time_ini" if time_ini and not date_ini else "time_end"
             self.add_error(field, _("Informe também a data: a hora vale junto com ela."))
+        low, high = cleaned.get("duration_min"), cleaned.get("duration_max")
+        if low is not None and high is not None and high < low:
+            self.add_error("duration_max", _("A duração máxima é menor que a mínima."))
+        extension = cleaned.get("extension") or ""
+        if extension and not any(ch.isdigit() for ch in extension):
+            self.add_error("extension", _("Informe o ramal com números, como 4101."))
         return cleaned
 
     def filters(self) -> vono.RecordingFilter:
@@ -166,6 +271,26 @@ class RecordingFilterForm(forms.Form):
     def evaluation_filter(self) -> Q | None:
         """The evaluation filter asked for (qa.forms.evaluation_filter), or None."""
         return qa_forms.evaluation_filter(self.cleaned_data)
+
+    def search(self) -> ListSearch:
+        """The validated filter with what only the index can answer (number, extension,
+        durations, order)."""
+        data = self.cleaned_data
+        return ListSearch(
+            filters=self.filters(),
+            number=data.get("number") or "",
+            extension=data.get("extension") or "",
+            duration_min=data.get("duration_min"),
+            duration_max=data.get("duration_max"),
+            sort=data.get("sort") or DEFAULT_SORT,
+            asked_customer=data.get("customer_id"),
+            evaluation=self.evaluation_filter(),
+            evaluation_asked={
+                name: str(data[name])
+                for name in qa_forms.EVALUATION_FILTER_FIELDS
+                if data.get(name) not in (None, "")
+            },
+        )
 
     @property
     def page_number(self) -> int:

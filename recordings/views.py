@@ -16,10 +16,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from audit import services as audit
 from deletions import selectors as deletion_selectors
-from qa import selectors as qa_selectors
-from recordings import access, vono
-from recordings.export import csv_lines, export_filename
-from recordings.forms import RecordingFilterForm, whole_number
+from recordings import access, listing, vono
+from recordings.export import csv_lines, csv_lines_of, export_filename
+from recordings.forms import LOCAL_FIELDS, RecordingFilterForm, whole_number
 from recordings.pages import invalid_parameter, list_query, upstream_message
 
 logger = logging.getLogger(__name__)
@@ -49,45 +48,67 @@ def _pager(form: RecordingFilterForm, page: vono.RecordingPage) -> dict[str, Any
     }
 
 
+def _sort_links(form: RecordingFilterForm, sort: str) -> dict[str, dict[str, str]]:
+    """For each sortable column: the link that sorts by it (a second click turns the order
+    around; longest and largest come first) and its aria-sort."""
+    links = {}
+    for column in ("calldate", "duration", "size"):
+        if sort == f"-{column}":
+            target, state = column, "descending"
+        elif sort == column:
+            target, state = f"-{column}", "ascending"
+        else:
+            target, state = f"-{column}", "none"
+        links[column] = {"href": "?" + list_query(form, sort=target, page=""), "state": state}
+    return links
+
+
 @require_GET
 @login_required
 @permission_required("recordings.view_recording", raise_exception=True)
 @vary_on_headers("HX-Request")
 def recording_list(request: HttpRequest) -> HttpResponse:
     access.check_requested_scope(request)
-    form = RecordingFilterForm(request.GET, scope=access.scope_of(request.user))
+    scope = access.scope_of(request.user)
+    form = RecordingFilterForm(request.GET, scope=scope)
     context: dict[str, Any] = {"form": form, "page": None, "error": None}
     if form.is_valid():
-        filters = form.filters()
+        search = form.search()
         start = (form.page_number - 1) * form.page_size
-        evaluation = form.evaluation_filter()
+        # QA's evaluation filter keeps what it hides (export, queue, delete-all), as QA chose.
+        context["from_index"] = search.evaluation is not None
         try:
-            if evaluation is None:
-                page = vono.get_client().list_window(filters, start=start, count=form.page_size)
-            else:  # Vono knows nothing of evaluations: the local index serves this filter
-                page = qa_selectors.index_page(
-                    filters, evaluation, start=start, count=form.page_size
-                )
-                context["from_index"] = True
+            answer = listing.list_page(search, scope=scope, start=start, count=form.page_size)
         except vono.VonoError as exc:
             context["error"] = upstream_message(exc)
-            outcome = "upstream_error"
+            outcome, source = "upstream_error", listing.Source.LIVE
         else:
-            context.update(page=page, pager=_pager(form, page), filters=filters)
+            source = answer.plan.source
+            context.update(
+                page=answer.page,
+                pager=_pager(form, answer.page),
+                filters=search.filters,
+                search=search,
+                plan=answer.plan,
+            )
             outcome = "ok"
         audit.record_event(
             action=audit.Action.SEARCH,
             request=request,
-            customer_id=filters.customer_id,
+            customer_id=search.filters.customer_id,
             details={
-                **filters.as_json(),
+                **search.as_json(),
                 "page": form.page_number,
                 "per_page": form.page_size,
+                "source": source,
             },
             outcome=outcome,
         )
         context["filter_query"] = list_query(form, page="")
         context["current_query"] = list_query(form)
+        context["sort_links"] = _sort_links(form, search.sort)
+        # What the upstream can answer by itself: the same dates, none of the index's filters.
+        context["live_query"] = list_query(form, page="", **dict.fromkeys(LOCAL_FIELDS, ""))
     template = "recordings/list.html"
     if request.htmx:  # type: ignore[attr-defined]
         template += "#browser"
@@ -99,32 +120,49 @@ def recording_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("recordings.export_recordings", raise_exception=True)
 def recording_export(request: HttpRequest) -> HttpResponseBase:
+    """The CSV of every row the list shows for the same URL, from the same source."""
     access.check_requested_scope(request)
-    form = RecordingFilterForm(request.GET, scope=access.scope_of(request.user))
+    scope = access.scope_of(request.user)
+    form = RecordingFilterForm(request.GET, scope=scope)
     if not form.is_valid():
         return render(request, "recordings/list.html", {"form": form}, status=400)
-    filters = form.filters()
-    page_size = settings.VONO_PAGE_LIMIT
-    try:
-        first = vono.get_client().list_recordings(filters, start=0, limit=page_size)
-    except vono.VonoError as exc:
-        context = {
-            "form": form,
-            "error": upstream_message(exc),
-            "current_query": list_query(form),
-            "list_url": reverse("recording_list"),  # "try again" shows the list, not a file
-        }
-        return render(request, "recordings/list.html", context, status=503)
+    search = form.search()
+    filters = search.filters
+    plan = listing.plan(search, scope)
+    if plan.source == listing.Source.INDEX:
+        total = listing.rows(search, scope=scope).count()
+        # One query streams the rows: a sync between the count and it may change the number
+        # by a row or two, which is no reason to abort the download (expected=0).
+        lines = csv_lines_of(listing.index_recordings(search, scope=scope), 0)
+    else:
+        page_size = settings.VONO_PAGE_LIMIT
+        try:
+            first = vono.get_client().list_recordings(filters, start=0, limit=page_size)
+        except vono.VonoError as exc:
+            context = {
+                "form": form,
+                "error": upstream_message(exc),
+                "current_query": list_query(form),
+                "list_url": reverse("recording_list"),  # "try again" shows the list, not a file
+            }
+            return render(request, "recordings/list.html", context, status=503)
+        total = first.total_records
+        lines = csv_lines(first, filters, page_size)
     audit.record_event(
         action=audit.Action.EXPORT,
         request=request,
         customer_id=filters.customer_id,
-        details={**filters.as_json(), "rows": first.total_records},
+        details={
+            **search.as_json(),
+            "rows": total,
+            "source": plan.source,
+            "partial": plan.partial,
+            "stale": plan.stale and plan.source == listing.Source.INDEX,
+        },
     )
-    response = StreamingHttpResponse(
-        csv_lines(first, filters, page_size), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{export_filename(filters)}"'
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    filename = export_filename(filters, search)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -142,7 +180,9 @@ def _neighbours(
         return None, {}
     start = max(0, position - 1)
     try:
-        window = vono.get_client().list_window(form.filters(), start=start, count=3)
+        window = listing.list_page(
+            form.search(), scope=access.scope_of(request.user), start=start, count=3
+        ).page
     except vono.VonoError as exc:
         logger.warning("neighbours of recording %s: %s", record_id, exc)
         return form, {}

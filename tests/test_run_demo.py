@@ -155,3 +155,24 @@ def test_the_portal_outlives_the_simulator_and_the_simulator_its_restart(demo: D
     status, page = demo.get("/recordings/?date_ini=&date_end=")
     assert status == 200 and "data-record-id" in page
     assert "2.399" in page
+
+
+def test_a_number_search_is_answered_by_the_index_soon_after_the_page_comes_up(
+    demo: Demo,
+) -> None:
+    """The worker indexes the simulator's days in the background from the start: the list's
+    week is whole within seconds, and until then the page says the answer is partial."""
+    _until(lambda: demo.get("/healthz")[0] == 200, 180, "the demo starts")
+    demo.sign_in("supervisor", "vono-demo")
+
+    def whole_answer() -> bool:
+        status, page = demo.get("/recordings/?number=%2841%29+9")
+        assert status == 200
+        if 'class="age' not in page:
+            return False  # not an index answer
+        # Until the week is indexed, the page warns; once it is, it does not.
+        return "data-coverage=" not in page and "data-record-id" in page
+
+    _until(whole_answer, 60, "a number search answered whole by the index")
+    _, page = demo.get("/recordings/?number=%2841%29+9")
+    assert "índice atualizado há" in page

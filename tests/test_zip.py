@@ -491,21 +491,21 @@ def test_through_gunicorn_a_failure_mid_archive_reaches_the_client_as_an_error(
 def test_a_list_filter_the_zip_does_not_apply_is_refused_not_ignored(
     supervisor_client: Client, sim: SimulatorProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A filter the list may gain before the ZIP learns it (a number, an extension) must
-    not be dropped silently, which would zip more than the list shows. No such field exists
-    yet, so one is added to the form for this test."""
+    """A filter the list may gain before the ZIP learns it must not be dropped silently,
+    which would zip more than the list shows. No such field exists, so one is added to the
+    form for this test."""
     from django import forms
 
     from recordings.forms import RecordingFilterForm
 
     field = forms.CharField(required=False)
-    monkeypatch.setitem(RecordingFilterForm.base_fields, "number", field)
+    monkeypatch.setitem(RecordingFilterForm.base_fields, "team", field)
     _add_day(sim, 1)
-    response = supervisor_client.get(ZIP_URL, {"date_ini": DAY, "date_end": DAY, "number": "41"})
+    response = supervisor_client.get(ZIP_URL, {"date_ini": DAY, "date_end": DAY, "team": "41"})
     assert response.status_code == 400
-    assert "number" in response.content.decode()
+    assert "team" in response.content.decode()
     assert sim.stats()["requests"] == {}
-    response = supervisor_client.get(ZIP_URL, {"date_ini": DAY, "date_end": DAY, "number": ""})
+    response = supervisor_client.get(ZIP_URL, {"date_ini": DAY, "date_end": DAY, "team": ""})
     assert len(_archive(response).namelist()) == 2
 
 
@@ -587,3 +587,24 @@ def test_the_lists_evaluation_filter_is_answered_by_the_index_as_on_the_list(
     response = supervisor_client.get(ZIP_URL, {**query, "evaluation": "evaluated"})
     assert response.status_code == 400
     assert "Nenhuma gravação corresponde" in response.content.decode()
+
+
+def test_a_number_search_zips_the_rows_the_list_shows(
+    supervisor_client: Client, sim: SimulatorProcess
+) -> None:
+    """The list's index-only filters (here a partial number) select the same rows for the
+    ZIP as for the page, from the index, in the page's order."""
+    from django.utils import timezone
+
+    from index.sync import _row  # the row exactly as a sync writes it
+
+    added = _add_day(sim, 2) + _add_day(sim, 2, destination="(11) 3030-4455")
+    now = timezone.now()
+    for record in added:
+        _row(vono.get_client().get_recording(record["record_id"]), now).save()
+    query = {"date_ini": DAY, "date_end": DAY, "number": "3030-44"}
+    listed = supervisor_client.get("/recordings/", query).context["page"].recordings
+    assert [r.record_id for r in listed] == [added[3]["record_id"], added[2]["record_id"]]
+    archive = _archive(supervisor_client.get(ZIP_URL, query))
+    ids = [int(n.rsplit("_", 1)[1].removesuffix(".mp3")) for n in archive.namelist()[:-1]]
+    assert ids == [r.record_id for r in listed]

@@ -320,6 +320,9 @@ INDEX_LEASE_SECONDS = int(_integer("INDEX_LEASE_SECONDS", 120, minimum=5) or 120
 INDEX_RUN_SECONDS = _number("INDEX_RUN_SECONDS", 60, minimum=1)
 INDEX_BACKOFF_SECONDS = _number("INDEX_BACKOFF_SECONDS", 30, minimum=0)
 INDEX_BACKOFF_MAX_SECONDS = _number("INDEX_BACKOFF_MAX_SECONDS", 1800, minimum=0)
+# The recordings list answers from the index only while its last complete sync is younger
+# than this; an older index is named as such on the page, and date-only searches go live.
+INDEX_STALE_MINUTES = _number("INDEX_STALE_MINUTES", 15, minimum=1)
 
 # --- Audio: a local cache of recordings, and how many streams a process serves -------------
 # One host's processes share the directory (atomic renames, file locks); it holds personal
