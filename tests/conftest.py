@@ -28,6 +28,17 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A test that switched the thread to English (a request in English, an explicit
+    activate) must not leave it so for the next: each test starts in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _own_checkpoint_dir(settings: Any, tmp_path: Any) -> None:
     """Each test's audit chain starts empty, and so do its signed checkpoints."""
     settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
