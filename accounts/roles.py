@@ -11,6 +11,7 @@ QA_REVIEWERS = "Revisores de QA"
 ADMINISTRATORS = "Administradores"
 ACCESS_MANAGERS = "Gestores de acesso"
 QA_COORDINATORS = "Coordenadores de QA"
+DATA_PROTECTION_OFFICERS = "Encarregado de dados (DPO)"
 
 APPROVE_DELETION = "recordings.approve_deletion"
 MANAGE_ACCESS = "accounts.manage_access"
@@ -32,6 +33,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "qa.annotate_recording",
         "qa.build_queue",
         "qa.view_qa_reports",
+        "reports.view_reports",
     ),
     QA_REVIEWERS: (
         "recordings.view_recording",
@@ -50,6 +52,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "index.view_index",
         "retention.manage_retention",
         "qa.view_qa_reports",
+        "reports.view_reports",
+        "privacy.view_privacy_report",
     ),
     # Managing users is its own role: nobody who approves deletions also makes approvers.
     ACCESS_MANAGERS: ("accounts.manage_access", "recordings.view_audit_log"),
@@ -63,6 +67,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "qa.build_queue",
         "qa.view_qa_reports",
     ),
+    # The LGPD access report by number, and nothing else (privacy/migrations/0002_dpo_role).
+    DATA_PROTECTION_OFFICERS: ("privacy.view_privacy_report",),
 }
 
 

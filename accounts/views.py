@@ -54,10 +54,16 @@ def _after_change(request: AuthedRequest, result: services.ChangeResult) -> Http
 
 @require_GET
 def home(request: AuthedRequest) -> HttpResponse:
-    """Each person lands where their work is: recordings, or the access pages."""
+    """Each person lands where their work is: recordings, the access pages, or (the DPO) the
+    LGPD access report."""
     user = request.user
-    managing_only = user.has_perm(MANAGE) and not user.has_perm("recordings.view_recording")
-    return redirect("access_home" if managing_only else "recording_list")
+    if user.has_perm("recordings.view_recording"):
+        return redirect("recording_list")
+    if user.has_perm(MANAGE):
+        return redirect("access_home")
+    if user.has_perm("privacy.view_privacy_report"):
+        return redirect("privacy_report")
+    return redirect("recording_list")
 
 
 @require_GET

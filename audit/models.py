@@ -64,6 +64,7 @@ class AuditEvent(models.Model):
         QA_EVALUATION_REOPENED = "qa_evaluation_reopened", _("avaliação reaberta")
         QA_QUEUE_CREATED = "qa_queue_created", _("fila de revisão criada")
         HOLD_BLOCKED = "hold_blocked", _("exclusão barrada por retenção legal")
+        PRIVACY_REPORT = "privacy_report", _("relatório de acessos (LGPD) produzido")
 
     created_at = models.DateTimeField(_("quando"), db_index=True)
     actor = models.ForeignKey(

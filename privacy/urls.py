@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from privacy import views
+
+urlpatterns = [
+    path("", views.privacy_report, name="privacy_report"),
+    path("report.csv", views.privacy_report_csv, name="privacy_report_csv"),
+]

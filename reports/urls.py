@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from reports import views
+
+urlpatterns = [
+    path("", views.report_charts, name="report_charts"),
+    path("data.csv", views.report_csv, name="report_csv"),
+]

@@ -78,6 +78,7 @@ cat <<TXT
     admin2       Administradores (a second approver)
     access       Gestores de acesso (users, roles and scope)
     access2      Gestores de acesso (a second access manager)
+    dpo          Encarregado de dados (DPO): the LGPD access report
 
   A background worker carries out approved deletions and keeps the recording
   index in step with the simulator (progress at http://127.0.0.1:$PORT/index/, as admin).

@@ -123,6 +123,7 @@ def test_seed_demo_creates_one_user_per_role_and_is_repeatable(client: Client) -
         ("access", roles.ACCESS_MANAGERS),
         ("access2", roles.ACCESS_MANAGERS),
         ("coord", roles.QA_COORDINATORS),
+        ("dpo", roles.DATA_PROTECTION_OFFICERS),
     ]:
         assert client.login(username=username, password="vono-demo")
         from django.contrib.auth import get_user_model

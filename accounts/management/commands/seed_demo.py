@@ -18,13 +18,14 @@ DEMO_USERS = (
     ("access", roles.ACCESS_MANAGERS, "Gustavo Gestor"),
     ("access2", roles.ACCESS_MANAGERS, "Gabriela Gestora"),
     ("coord", roles.QA_COORDINATORS, "Cora Coordenadora"),
+    ("dpo", roles.DATA_PROTECTION_OFFICERS, "Débora Encarregada"),
 )
 DEMO_PASSWORD = "vono-demo"  # noqa: S105 - printed by make run; demo databases only
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo users supervisor, qa, admin, admin2, access, access2 and coord "
+        "Create the demo users supervisor, qa, admin, admin2, access, access2, coord and dpo "
         "(password vono-demo), one retention policy awaiting approval, a published sample "
         "evaluation form and a review queue for qa."
     )

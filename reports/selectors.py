@@ -1,0 +1,262 @@
+"""The charts' figures: a handful of aggregate queries over the recording index.
+
+Every figure is counted by the database (``values`` + ``annotate``); Python only reshapes
+the aggregated rows (at most days x subscribers of them), never the recordings themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, ExtractHour, ExtractWeekDay, Length
+from django.utils.translation import gettext as _
+
+from index import selectors as index_selectors
+from index.models import IndexedRecording
+from index.numbers import normalise
+from reports.forms import ReportFilter
+
+# Duration classes, in seconds: [start, end) each; the last is open.
+DURATION_EDGES = (0, 30, 60, 120, 300, 600, 1200, 1800)
+TOP_EXTENSIONS = 20
+# Beyond this many subscribers in the period, the smaller ones share one stack: "outros".
+MAX_STACKS = 8
+# Django's ExtractWeekDay: 1 = Sunday ... 7 = Saturday. The heatmap reads Monday first.
+WEEKDAYS = (2, 3, 4, 5, 6, 7, 1)
+PARTS = ("totals", "daily", "heatmap", "durations", "extensions", "storage")
+
+# The extension of a call is its shorter end: an agent's extension against a customer's
+# phone number whichever way the call went. (A call between two extensions counts once, for
+# its source.)
+EXTENSION = Case(
+    When(
+        Q(source__gt="") & Q(destination__gt="") & Q(destination_len__lt=F("source_len")),
+        then=F("destination"),
+    ),
+    default=F("source"),
+)
+
+
+def matching(filters: ReportFilter, *, scope: Any) -> QuerySet[IndexedRecording]:
+    """The present recordings the charts count: the list's search with the same scope, plus
+    the subscriber and the extension, unordered (aggregates need no order)."""
+    rows = index_selectors.search(
+        number=filters.number,
+        scope=scope,
+        date_ini=filters.date_ini,
+        date_end=filters.date_end,
+    ).order_by()
+    if filters.customer_id is not None:
+        rows = rows.filter(customer_id=filters.customer_id)
+    if filters.extension:
+        rows = rows.filter(has_number(normalise(filters.extension)))
+    return rows
+
+
+def has_number(wanted: str) -> Q:
+    """Source, destination or caller id is exactly ``wanted`` (normalised digits).
+
+    ``numbers`` holds the three normalised and separated by spaces: the LIKE is served by its
+    trigram index on PostgreSQL, the token pattern keeps ``4101`` from matching ``41015``.
+    """
+    return Q(numbers__contains=wanted) & Q(numbers__regex=rf"(^| ){wanted}( |$)")
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    customer_id: int | None
+    values: list[int]
+
+
+@dataclass(frozen=True)
+class DailyChart:
+    days: list[dt.date]
+    series: list[Series]  # one per subscriber (stacked), "outros" last
+    totals: list[int]
+
+
+@dataclass(frozen=True)
+class HeatmapChart:
+    weekdays: tuple[int, ...]  # ExtractWeekDay numbers, Monday first
+    hours: range
+    counts: dict[tuple[int, int], int]  # (weekday, hour) -> calls
+    peak: int
+
+    def rows(self) -> list[tuple[int, list[tuple[int, int, int]]]]:
+        """Per weekday: (hour, calls, shade 0-5) for each hour, for the table."""
+        out = []
+        for weekday in self.weekdays:
+            cells = []
+            for hour in self.hours:
+                calls = self.counts.get((weekday, hour), 0)
+                shade = 0 if not calls else 1 + (4 * calls) // max(self.peak, 1)
+                cells.append((hour, calls, min(shade, 5)))
+            out.append((weekday, cells))
+        return out
+
+
+@dataclass(frozen=True)
+class DurationClass:
+    start: int
+    end: int | None  # exclusive; None: open
+    calls: int
+
+
+@dataclass(frozen=True)
+class ExtensionRow:
+    extension: str
+    calls: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class StorageRow:
+    day: dt.date
+    bytes: int
+    cumulative: int
+
+
+@dataclass(frozen=True)
+class Report:
+    filters: ReportFilter
+    calls: int
+    seconds: int
+    bytes: int
+    daily: DailyChart
+    heatmap: HeatmapChart
+    durations: list[DurationClass]
+    top_by_calls: list[ExtensionRow]
+    top_by_minutes: list[ExtensionRow]
+    storage: list[StorageRow] = field(default_factory=list)
+
+
+def report(
+    filters: ReportFilter, *, scope: Any, parts: frozenset[str] = frozenset(PARTS)
+) -> Report:
+    """Every chart's figures for ``filters`` within ``scope``, in at most five aggregate
+    queries; ``parts`` names the charts wanted (one CSV needs one chart), the rest are empty.
+    """
+    rows = matching(filters, scope=scope)
+    per_day: list[dict[str, Any]] = []
+    if parts & {"daily", "storage", "totals"}:
+        per_day = list(
+            rows.values("call_day", "customer_id")
+            .annotate(calls=Count("pk"), seconds=Sum("duration"), bytes=Coalesce(Sum("size"), 0))
+            .order_by("call_day", "customer_id")
+        )
+    days = _days(filters, [r["call_day"] for r in per_day])
+    wants_extensions = "extensions" in parts
+    return Report(
+        filters=filters,
+        calls=sum(r["calls"] for r in per_day),
+        seconds=sum(r["seconds"] or 0 for r in per_day),
+        bytes=sum(r["bytes"] for r in per_day),
+        daily=_daily(days, per_day),
+        heatmap=_heatmap(rows) if "heatmap" in parts else _heatmap(None),
+        durations=_durations(rows) if "durations" in parts else [],
+        top_by_calls=_extensions(rows, "-calls") if wants_extensions else [],
+        top_by_minutes=_extensions(rows, "-seconds") if wants_extensions else [],
+        storage=_storage(days, per_day),
+    )
+
+
+def _days(filters: ReportFilter, seen: list[dt.date]) -> list[dt.date]:
+    """Every day of the period, those without calls too (an open bound: the data's edge)."""
+    first = filters.date_ini or (min(seen) if seen else None)
+    last = filters.date_end or (max(seen) if seen else None)
+    if first is None or last is None or last < first:
+        return []
+    if seen:  # an open or far bound: no thousand empty years
+        first, last = max(first, min(seen)), min(last, max(seen))
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _daily(days: list[dt.date], per_day: list[dict[str, Any]]) -> DailyChart:
+    by_customer: dict[int | None, int] = defaultdict(int)
+    for row in per_day:
+        by_customer[row["customer_id"]] += row["calls"]
+    ranked = sorted(by_customer, key=lambda c: (-by_customer[c], c is None, c or 0))
+    shown = ranked if len(ranked) <= MAX_STACKS else ranked[: MAX_STACKS - 1]
+    position = {day: n for n, day in enumerate(days)}
+    values: dict[int | str | None, list[int]] = {c: [0] * len(days) for c in shown}
+    if len(shown) < len(ranked):
+        values["others"] = [0] * len(days)
+    for row in per_day:
+        key = row["customer_id"] if row["customer_id"] in shown else "others"
+        values[key][position[row["call_day"]]] += row["calls"]
+    series = [Series(_customer_label(c), c, values[c]) for c in shown]
+    if "others" in values:
+        series.append(Series(str(_("outros assinantes")), None, values["others"]))
+    totals = [sum(s.values[n] for s in series) for n in range(len(days))]
+    return DailyChart(days=days, series=series, totals=totals)
+
+
+def _customer_label(customer_id: int | None) -> str:
+    if customer_id is None:
+        return str(_("sem assinante"))
+    return str(_("Assinante %(id)s") % {"id": customer_id})
+
+
+def _heatmap(rows: QuerySet[IndexedRecording] | None) -> HeatmapChart:
+    cells = (
+        []
+        if rows is None
+        else (
+            rows.annotate(
+                weekday=ExtractWeekDay("call_day"),
+                hour=ExtractHour("calldate", tzinfo=index_selectors.SAO_PAULO),
+            )
+            .values("weekday", "hour")
+            .annotate(calls=Count("pk"))
+            .order_by()
+        )
+    )
+    counts = {(c["weekday"], c["hour"]): c["calls"] for c in cells}
+    return HeatmapChart(
+        weekdays=WEEKDAYS, hours=range(24), counts=counts, peak=max(counts.values(), default=0)
+    )
+
+
+def _durations(rows: QuerySet[IndexedRecording]) -> list[DurationClass]:
+    bucket = Case(
+        *(When(duration__lt=end, then=Value(n)) for n, end in enumerate(DURATION_EDGES[1:])),
+        default=Value(len(DURATION_EDGES) - 1),
+        output_field=IntegerField(),
+    )
+    counts = {
+        r["bucket"]: r["calls"]
+        for r in rows.annotate(bucket=bucket).values("bucket").annotate(calls=Count("pk"))
+    }
+    ends: list[int | None] = [*DURATION_EDGES[1:], None]
+    return [
+        DurationClass(start, end, counts.get(n, 0))
+        for n, (start, end) in enumerate(zip(DURATION_EDGES, ends, strict=True))
+    ]
+
+
+def _extensions(rows: QuerySet[IndexedRecording], order: str) -> list[ExtensionRow]:
+    ranked = (
+        rows.annotate(source_len=Length("source"), destination_len=Length("destination"))
+        .annotate(extension=EXTENSION)
+        .exclude(extension="")
+        .values("extension")
+        .annotate(calls=Count("pk"), seconds=Sum("duration"))
+        .order_by(order, "extension")[:TOP_EXTENSIONS]
+    )
+    return [ExtensionRow(r["extension"], r["calls"], r["seconds"] or 0) for r in ranked]
+
+
+def _storage(days: list[dt.date], per_day: list[dict[str, Any]]) -> list[StorageRow]:
+    daily: dict[dt.date, int] = defaultdict(int)
+    for row in per_day:
+        daily[row["call_day"]] += row["bytes"]
+    out, total = [], 0
+    for day in days:
+        total += daily.get(day, 0)
+        out.append(StorageRow(day, daily.get(day, 0), total))
+    return out

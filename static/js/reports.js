@@ -1,0 +1,101 @@
+// The call-volume charts, drawn with the vendored Chart.js from the figures the page carries
+// in a json_script. Without JavaScript the data tables under each chart say the same, and
+// their links lead to the same recordings a click on a bar does.
+(function () {
+  "use strict";
+
+  const PALETTE = ["#0b6bcb", "#e07a10", "#067647", "#b42318", "#7a5af8", "#0e9384", "#c11574", "#5f6b7a"];
+
+  function go(links, index) {
+    if (links && links[index]) window.location.assign(links[index]);
+  }
+
+  function draw(section, config) {
+    const canvas = section && section.querySelector("canvas");
+    if (!canvas) return;
+    config.options = Object.assign(
+      {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        onHover: (event, elements) => {
+          event.native.target.style.cursor = elements.length ? "pointer" : "default";
+        },
+      },
+      config.options || {}
+    );
+    new window.Chart(canvas, config);
+    // The chart shows the figures; the table stays a click away (and for screen readers).
+    const details = section.querySelector("details.chart-data");
+    if (details) details.open = false;
+    section.classList.add("drawn");
+  }
+
+  function bars(section, data, label, horizontal) {
+    draw(section, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [{ label: label, data: data.values, backgroundColor: PALETTE[0] }],
+      },
+      options: {
+        indexAxis: horizontal ? "y" : "x",
+        plugins: { legend: { display: false } },
+        onClick: (event, elements) => {
+          if (elements.length) go(data.links, elements[0].index);
+        },
+      },
+    });
+  }
+
+  function start() {
+    const source = document.getElementById("chart-data");
+    if (!source || !window.Chart) return;
+    const data = JSON.parse(source.textContent);
+    const text = data.text;
+
+    draw(document.getElementById("chart-daily"), {
+      type: "bar",
+      data: {
+        labels: data.daily.labels,
+        datasets: data.daily.series.map((s, n) => ({
+          label: s.label,
+          data: s.values,
+          backgroundColor: PALETTE[n % PALETTE.length],
+        })),
+      },
+      options: {
+        scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: text.calls } } },
+        onClick: (event, elements) => {
+          if (elements.length) {
+            const hit = elements[0];
+            go(data.daily.series[hit.datasetIndex].links, hit.index);
+          }
+        },
+      },
+    });
+    bars(document.getElementById("chart-durations"), data.durations, text.calls, false);
+    bars(document.getElementById("chart-top-calls"), data.top_calls, text.calls, true);
+    bars(document.getElementById("chart-top-minutes"), data.top_minutes, text.minutes, true);
+    draw(document.getElementById("chart-storage"), {
+      type: "line",
+      data: {
+        labels: data.storage.labels,
+        datasets: [{ label: text.megabytes, data: data.storage.values, borderColor: PALETTE[2], backgroundColor: PALETTE[2], pointRadius: 2, fill: false }],
+      },
+      options: {
+        plugins: { legend: { display: false } },
+        scales: { y: { beginAtZero: true, title: { display: true, text: text.megabytes } } },
+        onClick: (event, elements) => {
+          if (elements.length) go(data.storage.links, elements[0].index);
+        },
+      },
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
