@@ -59,7 +59,7 @@ def privacy_report_csv(request: AuthedRequest) -> HttpResponseBase:
     response = StreamingHttpResponse(
         export.csv_lines(report), content_type="text/csv; charset=utf-8"
     )
-    name = f"{_('lgpd_acessos')}_{number}.csv"
+    name = _("lgpd_acessos") + f"_{number}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, no-store"
     return response

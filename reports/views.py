@@ -66,7 +66,7 @@ def report_csv(request: AuthedRequest) -> HttpResponse:
         + "".join(writer.writerow([csv_cell(cell) for cell in row]) for row in rows)
     )
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    name = f"{_('relatorio')}_{chart}.csv"
+    name = _("relatorio") + f"_{chart}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -172,6 +172,9 @@ PARAMS = [
     "score_min",
     "score_max",
     "t",
+    "number",
+    "extension",
+    "chart",
 ]
 # Range numbers int() cannot read (issue 9: a 500 in the old Range parser); a test of their own
 # below as well.

@@ -17,18 +17,21 @@ from retention import services as retention
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 
-ROLES = ("anonymous", "nobody", "supervisor", "qa", "admin", "access", "coord")
+ROLES = ("anonymous", "nobody", "supervisor", "qa", "admin", "access", "coord", "dpo")
 GROUPS = {
     "supervisor": "Supervisores",
     "qa": "Revisores de QA",
     "admin": "Administradores",
     "access": "Gestores de acesso",
     "coord": "Coordenadores de QA",
+    "dpo": "Encarregado de dados (DPO)",
     "nobody": None,
 }
 LOGIN = 302  # anonymous visitors are sent to sign in
 MANAGERS_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "access": 200}
 ADMINS_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "admin": 200}
+REPORT_READERS = {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "supervisor": 200, "admin": 200}
+PRIVACY_READERS = {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "admin": 200, "dpo": 200}
 # Who sees recordings (and so their notes and evaluations): everyone but access managers.
 VIEWERS = {
     "anonymous": LOGIN,
@@ -38,6 +41,7 @@ VIEWERS = {
     "admin": 200,
     "access": 403,
     "coord": 200,
+    "dpo": 403,
 }
 POST_ONLY = dict.fromkeys(ROLES, 405)
 
@@ -54,6 +58,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 302,
             "access": 302,
             "coord": 302,
+            "dpo": 302,
         },
     ),
     "logout": ("/accounts/logout/", dict.fromkeys(ROLES, 405)),  # POST only
@@ -70,6 +75,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 200,
+            "dpo": 403,
         },
     ),
     "recording_export": (
@@ -82,6 +88,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 403,
+            "dpo": 403,
         },
     ),
     "recording_detail": (
@@ -94,6 +101,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 200,
+            "dpo": 403,
         },
     ),
     "recording_audio": (
@@ -106,6 +114,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 200,
+            "dpo": 403,
         },
     ),
     "recording_download": (
@@ -118,6 +127,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 403,
+            "dpo": 403,
         },
     ),
     "recording_zip": (
@@ -142,6 +152,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 200,
+            "dpo": 403,
         },
     ),
     "deletion_list": (
@@ -154,6 +165,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 403,
+            "dpo": 403,
         },
     ),
     # Without a selection the confirmation page sends people back to the list.
@@ -167,6 +179,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 302,
             "access": 403,
             "coord": 403,
+            "dpo": 403,
         },
     ),
     # A request made by another supervisor: only approvers may see it.
@@ -180,6 +193,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 403,
+            "dpo": 403,
         },
     ),
     "deletion_approve": ("/deletions/{request}/approve", dict.fromkeys(ROLES, 405)),
@@ -196,6 +210,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 200,
             "coord": 403,
+            "dpo": 403,
         },
     ),
     "password_change": (
@@ -220,6 +235,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 403,
+            "dpo": 403,
         },
     ),
     "index_sync_now": ("/index/sync", dict.fromkeys(ROLES, 405)),  # POST only
@@ -295,8 +311,13 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 200,
             "coord": 403,
+            "dpo": 403,
         },
     ),
+    "report_charts": ("/reports/", REPORT_READERS),
+    "report_csv": ("/reports/data.csv?chart=daily", REPORT_READERS),
+    "privacy_report": ("/privacy/", PRIVACY_READERS),
+    "privacy_report_csv": ("/privacy/report.csv?number=4101", PRIVACY_READERS),
 }
 
 
