@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -30,7 +32,7 @@ def _number_problem() -> str:
 def privacy_report(request: AuthedRequest) -> HttpResponse:
     access.check_requested_scope(request)
     typed = request.GET.get("number", "")
-    context = {"typed": typed, "scope": access.scope_of(request.user)}
+    context: dict[str, Any] = {"typed": typed, "scope": access.scope_of(request.user)}
     if not typed.strip():
         return render(request, "privacy/report.html", context)
     number = selectors.wanted_number(typed)

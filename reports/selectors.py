@@ -144,11 +144,12 @@ def report(
     rows = matching(filters, scope=scope)
     per_day: list[dict[str, Any]] = []
     if parts & {"daily", "storage", "totals"}:
-        per_day = list(
-            rows.values("call_day", "customer_id")
+        per_day = [
+            dict(row)
+            for row in rows.values("call_day", "customer_id")
             .annotate(calls=Count("pk"), seconds=Sum("duration"), bytes=Coalesce(Sum("size"), 0))
             .order_by("call_day", "customer_id")
-        )
+        ]
     days = _days(filters, [r["call_day"] for r in per_day])
     wants_extensions = "extensions" in parts
     return Report(

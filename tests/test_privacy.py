@@ -182,7 +182,9 @@ def test_an_extension_is_a_number_too(sim: SimulatorProcess, dpo_client: Client)
     _index(sim)
     report = dpo_client.get("/privacy/", {"number": "2001"}).context["report"]
     total = sim.list("limit=1")["total_records"]
-    expected = [r for start in range(0, total, 500) for r in sim.list(f"limit=500&start={start}")["data"]]
+    expected = [
+        r for start in range(0, total, 500) for r in sim.list(f"limit=500&start={start}")["data"]
+    ]
     involving = {r["record_id"] for r in expected if "2001" in (r["source"], r["destination"])}
     assert {e.recording.record_id for e in report.recordings} == involving
     assert involving

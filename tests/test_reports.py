@@ -59,15 +59,42 @@ def calls(db: None) -> None:
     rows = [
         # subscriber 3, extension 4101: three calls on Monday at 9h, one on Tuesday at 14h
         _recording(1, source="4101", destination="5541985977963", when=_at(monday, 9), duration=20),
-        _recording(2, source="5511988887777", destination="4101", when=_at(monday, 9, 30), duration=45),
-        _recording(3, source="4101", destination="5521933334444", when=_at(monday, 9, 59), duration=400),
-        _recording(4, source="4102", destination="5541985977963", when=_at(tuesday, 14), duration=1900, size=None),
+        _recording(
+            2, source="5511988887777", destination="4101", when=_at(monday, 9, 30), duration=45
+        ),
+        _recording(
+            3, source="4101", destination="5521933334444", when=_at(monday, 9, 59), duration=400
+        ),
+        _recording(
+            4,
+            source="4102",
+            destination="5541985977963",
+            when=_at(tuesday, 14),
+            duration=1900,
+            size=None,
+        ),
         # subscriber 7, extension 2001: two calls on Monday at 23h (late evening in São Paulo:
         # still Monday there, already Tuesday in UTC)
-        _recording(5, source="2001", destination="5531922221111", when=_at(monday, 23), duration=90, customer_id=7),
-        _recording(6, source="5531922221111", destination="2001", when=_at(monday, 23, 30), duration=100, customer_id=7),
+        _recording(
+            5,
+            source="2001",
+            destination="5531922221111",
+            when=_at(monday, 23),
+            duration=90,
+            customer_id=7,
+        ),
+        _recording(
+            6,
+            source="5531922221111",
+            destination="2001",
+            when=_at(monday, 23, 30),
+            duration=100,
+            customer_id=7,
+        ),
         # outside the period
-        _recording(7, source="4101", destination="5541985977963", when=_at(DAY - dt.timedelta(days=3), 10)),
+        _recording(
+            7, source="4101", destination="5541985977963", when=_at(DAY - dt.timedelta(days=3), 10)
+        ),
     ]
     sync.upsert_page(rows, timezone.now())
 

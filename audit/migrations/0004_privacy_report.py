@@ -4,15 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0003_index_sync_requested'),
+        ("audit", "0003_index_sync_requested"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('login', 'acesso'), ('login_failed', 'acesso recusado'), ('login_blocked', 'acesso bloqueado por tentativas'), ('logout', 'saída'), ('search', 'consulta'), ('export', 'exportação'), ('play', 'reprodução'), ('download', 'download'), ('access_denied', 'acesso negado'), ('deletion_requested', 'exclusão pedida'), ('deletion_approved', 'exclusão aprovada'), ('deletion_rejected', 'exclusão rejeitada'), ('deletion_cancelled', 'exclusão cancelada'), ('deletion_expired', 'exclusão expirada'), ('deletion_stale', 'exclusão desatualizada'), ('deletion_retried', 'exclusão retomada'), ('deletion_started', 'exclusão iniciada'), ('deletion_finished', 'exclusão concluída'), ('user_created', 'usuário criado'), ('user_changed', 'usuário alterado'), ('password_set', 'senha definida'), ('access_requested', 'mudança de acesso pedida'), ('access_approved', 'mudança de acesso aprovada'), ('access_rejected', 'mudança de acesso rejeitada'), ('access_cancelled', 'mudança de acesso cancelada'), ('access_expired', 'mudança de acesso expirada'), ('index_sync_requested', 'sincronização do índice pedida'), ('privacy_report', 'relatório de acessos (LGPD) produzido')], db_index=True, max_length=32, verbose_name='ação'),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("login", "acesso"),
+                    ("login_failed", "acesso recusado"),
+                    ("login_blocked", "acesso bloqueado por tentativas"),
+                    ("logout", "saída"),
+                    ("search", "consulta"),
+                    ("export", "exportação"),
+                    ("play", "reprodução"),
+                    ("download", "download"),
+                    ("access_denied", "acesso negado"),
+                    ("deletion_requested", "exclusão pedida"),
+                    ("deletion_approved", "exclusão aprovada"),
+                    ("deletion_rejected", "exclusão rejeitada"),
+                    ("deletion_cancelled", "exclusão cancelada"),
+                    ("deletion_expired", "exclusão expirada"),
+                    ("deletion_stale", "exclusão desatualizada"),
+                    ("deletion_retried", "exclusão retomada"),
+                    ("deletion_started", "exclusão iniciada"),
+                    ("deletion_finished", "exclusão concluída"),
+                    ("user_created", "usuário criado"),
+                    ("user_changed", "usuário alterado"),
+                    ("password_set", "senha definida"),
+                    ("access_requested", "mudança de acesso pedida"),
+                    ("access_approved", "mudança de acesso aprovada"),
+                    ("access_rejected", "mudança de acesso rejeitada"),
+                    ("access_cancelled", "mudança de acesso cancelada"),
+                    ("access_expired", "mudança de acesso expirada"),
+                    ("index_sync_requested", "sincronização do índice pedida"),
+                    ("privacy_report", "relatório de acessos (LGPD) produzido"),
+                ],
+                db_index=True,
+                max_length=32,
+                verbose_name="ação",
+            ),
         ),
     ]
