@@ -36,7 +36,8 @@ def test_sign_in_then_see_the_first_page_from_vono(
     assert page.status_code == 200
     assert "Entrar" in page.content.decode()
     response = client.post("/accounts/login/", {"username": "sup", "password": "pw-for-tests"})
-    assert response.status_code == 302 and response["Location"] == "/recordings/"
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/")["Location"] == "/recordings/"
     response = client.get("/recordings/?date_ini=&date_end=")
     html = response.content.decode()
     for item in sim.list("limit=5")["data"]:

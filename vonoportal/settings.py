@@ -132,7 +132,9 @@ ROOT_URLCONF = "vonoportal.urls"
 WSGI_APPLICATION = "vonoportal.wsgi.application"
 AUTH_USER_MODEL = "recordings.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/recordings/"
+# "/" sends each person where their work is (accounts.views.home): the list, the access
+# pages, or the DPO's access report.
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
