@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractHour, ExtractWeekDay, Length
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from index import selectors as index_selectors
 from index.models import IndexedRecording
 from index.numbers import normalise
 from reports.forms import ReportFilter
+from reports.models import NO_CUSTOMER, DurationCount, ExtensionCount, HourCount
 
 # Duration classes, in seconds: [start, end) each; the last is open.
 DURATION_EDGES = (0, 30, 60, 120, 300, 600, 1200, 1800)
@@ -136,34 +138,180 @@ class Report:
 
 
 def report(
-    filters: ReportFilter, *, scope: Any, parts: frozenset[str] = frozenset(PARTS)
+    filters: ReportFilter,
+    *,
+    scope: Any,
+    parts: frozenset[str] = frozenset(PARTS),
+    rollups: bool | None = None,
 ) -> Report:
     """Every chart's figures for ``filters`` within ``scope``, in at most five aggregate
     queries; ``parts`` names the charts wanted (one CSV needs one chart), the rest are empty.
+
+    On PostgreSQL, a filter by period and subscriber only is counted from the rollups the
+    triggers keep (``reports.models``), a few thousand rows for a year; a number, an
+    extension or a scope other than one subscriber is counted on the index itself.
+    ``rollups`` forces one way (tests and the benchmark compare them).
     """
-    rows = matching(filters, scope=scope)
-    per_day: list[dict[str, Any]] = []
-    if parts & {"daily", "storage", "totals"}:
-        per_day = [
-            dict(row)
-            for row in rows.values("call_day", "customer_id")
-            .annotate(calls=Count("pk"), seconds=Sum("duration"), bytes=Coalesce(Sum("size"), 0))
-            .order_by("call_day", "customer_id")
-        ]
+    use_rollups = _rollups_serve(filters, scope) if rollups is None else rollups
+    source: _Figures = (
+        _RollupFigures(filters, scope) if use_rollups else _IndexFigures(filters, scope)
+    )
+    per_day = source.per_day() if parts & {"daily", "storage", "totals"} else []
     days = _days(filters, [r["call_day"] for r in per_day])
     wants_extensions = "extensions" in parts
     return Report(
         filters=filters,
         calls=sum(r["calls"] for r in per_day),
         seconds=sum(r["seconds"] or 0 for r in per_day),
-        bytes=sum(r["bytes"] for r in per_day),
+        bytes=sum(r["bytes"] or 0 for r in per_day),
         daily=_daily(days, per_day),
-        heatmap=_heatmap(rows) if "heatmap" in parts else _heatmap(None),
-        durations=_durations(rows) if "durations" in parts else [],
-        top_by_calls=_extensions(rows, "-calls") if wants_extensions else [],
-        top_by_minutes=_extensions(rows, "-seconds") if wants_extensions else [],
+        heatmap=_heatmap(source.hour_cells() if "heatmap" in parts else []),
+        durations=_durations(source.duration_counts()) if "durations" in parts else [],
+        top_by_calls=_ranked(source.extensions("-calls")) if wants_extensions else [],
+        top_by_minutes=_ranked(source.extensions("-seconds")) if wants_extensions else [],
         storage=_storage(days, per_day),
     )
+
+
+def _rollups_serve(filters: ReportFilter, scope: Any) -> bool:
+    plain_scope = scope is None or (isinstance(scope, int) and not isinstance(scope, bool))
+    return (
+        connection.vendor == "postgresql"
+        and not filters.number
+        and not filters.extension
+        and plain_scope
+    )
+
+
+class _Figures:
+    """The aggregated rows every chart is drawn from, whichever table they are counted on."""
+
+    def per_day(self) -> list[dict[str, Any]]:  # call_day, customer_id, calls, seconds, bytes
+        raise NotImplementedError
+
+    def hour_cells(self) -> list[dict[str, Any]]:  # weekday, hour, calls
+        raise NotImplementedError
+
+    def duration_counts(self) -> dict[int, int]:  # class number -> calls
+        raise NotImplementedError
+
+    def extensions(self, order: str) -> list[dict[str, Any]]:  # extension, calls, seconds
+        raise NotImplementedError
+
+
+class _IndexFigures(_Figures):
+    def __init__(self, filters: ReportFilter, scope: Any) -> None:
+        self.rows = matching(filters, scope=scope)
+
+    def per_day(self) -> list[dict[str, Any]]:
+        return [
+            dict(row)
+            for row in self.rows.values("call_day", "customer_id")
+            .annotate(calls=Count("pk"), seconds=Sum("duration"), bytes=Coalesce(Sum("size"), 0))
+            .order_by("call_day", "customer_id")
+        ]
+
+    def hour_cells(self) -> list[dict[str, Any]]:
+        return [
+            dict(row)
+            for row in self.rows.annotate(
+                weekday=ExtractWeekDay("call_day"),
+                hour=ExtractHour("calldate", tzinfo=index_selectors.SAO_PAULO),
+            )
+            .values("weekday", "hour")
+            .annotate(calls=Count("pk"))
+            .order_by()
+        ]
+
+    def duration_counts(self) -> dict[int, int]:
+        bucket = Case(
+            *(When(duration__lt=end, then=Value(n)) for n, end in enumerate(DURATION_EDGES[1:])),
+            default=Value(len(DURATION_EDGES) - 1),
+            output_field=IntegerField(),
+        )
+        return {
+            r["bucket"]: r["calls"]
+            for r in self.rows.annotate(bucket=bucket).values("bucket").annotate(calls=Count("pk"))
+        }
+
+    def extensions(self, order: str) -> list[dict[str, Any]]:
+        return [
+            dict(row)
+            for row in self.rows.annotate(
+                source_len=Length("source"), destination_len=Length("destination")
+            )
+            .annotate(extension=EXTENSION)
+            .exclude(extension="")
+            .values("extension")
+            .annotate(calls=Count("pk"), seconds=Sum("duration"))
+            .order_by(order, "extension")[:TOP_EXTENSIONS]
+        ]
+
+
+class _RollupFigures(_Figures):
+    def __init__(self, filters: ReportFilter, scope: Any) -> None:
+        self.filters, self.scope = filters, scope
+
+    def _of(self, model: type[HourCount | DurationCount | ExtensionCount]) -> QuerySet[Any]:
+        rows = model.objects.all()
+        if self.filters.date_ini is not None:
+            rows = rows.filter(day__gte=self.filters.date_ini)
+        if self.filters.date_end is not None:
+            rows = rows.filter(day__lte=self.filters.date_end)
+        for customer in (self.scope, self.filters.customer_id):
+            if customer is not None:
+                rows = rows.filter(customer_id=customer)
+        return rows.order_by()
+
+    def per_day(self) -> list[dict[str, Any]]:
+        rows = (
+            self._of(HourCount)
+            .values("day", "customer_id")
+            .annotate(
+                total_calls=Sum("calls"), total_seconds=Sum("seconds"), total_bytes=Sum("bytes")
+            )
+            .filter(total_calls__gt=0)
+            .order_by("day", "customer_id")
+        )
+        return [
+            {
+                "call_day": r["day"],
+                "customer_id": None if r["customer_id"] == NO_CUSTOMER else r["customer_id"],
+                "calls": r["total_calls"],
+                "seconds": r["total_seconds"],
+                "bytes": r["total_bytes"],
+            }
+            for r in rows
+        ]
+
+    def hour_cells(self) -> list[dict[str, Any]]:
+        rows = (
+            self._of(HourCount)
+            .annotate(weekday=ExtractWeekDay("day"))
+            .values("weekday", "hour")
+            .annotate(total_calls=Sum("calls"))
+            .filter(total_calls__gt=0)
+        )
+        return [
+            {"weekday": r["weekday"], "hour": r["hour"], "calls": r["total_calls"]} for r in rows
+        ]
+
+    def duration_counts(self) -> dict[int, int]:
+        rows = self._of(DurationCount).values("bucket").annotate(total_calls=Sum("calls"))
+        return {r["bucket"]: r["total_calls"] for r in rows if r["total_calls"]}
+
+    def extensions(self, order: str) -> list[dict[str, Any]]:
+        rows = (
+            self._of(ExtensionCount)
+            .values("extension")
+            .annotate(total_calls=Sum("calls"), total_seconds=Sum("seconds"))
+            .filter(total_calls__gt=0)
+            .order_by(order.replace("-", "-total_"), "extension")[:TOP_EXTENSIONS]
+        )
+        return [
+            {"extension": r["extension"], "calls": r["total_calls"], "seconds": r["total_seconds"]}
+            for r in rows
+        ]
 
 
 def _days(filters: ReportFilter, seen: list[dt.date]) -> list[dt.date]:
@@ -203,36 +351,14 @@ def _customer_label(customer_id: int | None) -> str:
     return str(_("Assinante %(id)s") % {"id": customer_id})
 
 
-def _heatmap(rows: QuerySet[IndexedRecording] | None) -> HeatmapChart:
-    cells = (
-        []
-        if rows is None
-        else (
-            rows.annotate(
-                weekday=ExtractWeekDay("call_day"),
-                hour=ExtractHour("calldate", tzinfo=index_selectors.SAO_PAULO),
-            )
-            .values("weekday", "hour")
-            .annotate(calls=Count("pk"))
-            .order_by()
-        )
-    )
+def _heatmap(cells: list[dict[str, Any]]) -> HeatmapChart:
     counts = {(c["weekday"], c["hour"]): c["calls"] for c in cells}
     return HeatmapChart(
         weekdays=WEEKDAYS, hours=range(24), counts=counts, peak=max(counts.values(), default=0)
     )
 
 
-def _durations(rows: QuerySet[IndexedRecording]) -> list[DurationClass]:
-    bucket = Case(
-        *(When(duration__lt=end, then=Value(n)) for n, end in enumerate(DURATION_EDGES[1:])),
-        default=Value(len(DURATION_EDGES) - 1),
-        output_field=IntegerField(),
-    )
-    counts = {
-        r["bucket"]: r["calls"]
-        for r in rows.annotate(bucket=bucket).values("bucket").annotate(calls=Count("pk"))
-    }
+def _durations(counts: dict[int, int]) -> list[DurationClass]:
     ends: list[int | None] = [*DURATION_EDGES[1:], None]
     return [
         DurationClass(start, end, counts.get(n, 0))
@@ -240,16 +366,8 @@ def _durations(rows: QuerySet[IndexedRecording]) -> list[DurationClass]:
     ]
 
 
-def _extensions(rows: QuerySet[IndexedRecording], order: str) -> list[ExtensionRow]:
-    ranked = (
-        rows.annotate(source_len=Length("source"), destination_len=Length("destination"))
-        .annotate(extension=EXTENSION)
-        .exclude(extension="")
-        .values("extension")
-        .annotate(calls=Count("pk"), seconds=Sum("duration"))
-        .order_by(order, "extension")[:TOP_EXTENSIONS]
-    )
-    return [ExtensionRow(r["extension"], r["calls"], r["seconds"] or 0) for r in ranked]
+def _ranked(rows: list[dict[str, Any]]) -> list[ExtensionRow]:
+    return [ExtensionRow(r["extension"], r["calls"], r["seconds"] or 0) for r in rows]
 
 
 def _storage(days: list[dt.date], per_day: list[dict[str, Any]]) -> list[StorageRow]:
