@@ -54,18 +54,13 @@ def matching(filters: ReportFilter, *, scope: Any) -> QuerySet[IndexedRecording]
     ).order_by()
     if filters.customer_id is not None:
         rows = rows.filter(customer_id=filters.customer_id)
-    if filters.extension:
-        rows = rows.filter(has_number(normalise(filters.extension)))
+    wanted = normalise(filters.extension)
+    if wanted:
+        # As the list reads ``extension``: the call's source or destination, as digits.
+        # ``numbers`` is "source destination clid": the source is its first token, and only
+        # the destination is ever enclosed by two spaces.
+        rows = rows.filter(Q(numbers__startswith=f"{wanted} ") | Q(numbers__contains=f" {wanted} "))
     return rows
-
-
-def has_number(wanted: str) -> Q:
-    """Source, destination or caller id is exactly ``wanted`` (normalised digits).
-
-    ``numbers`` holds the three normalised and separated by spaces: the LIKE is served by its
-    trigram index on PostgreSQL, the token pattern keeps ``4101`` from matching ``41015``.
-    """
-    return Q(numbers__contains=wanted) & Q(numbers__regex=rf"(^| ){wanted}( |$)")
 
 
 @dataclass(frozen=True)
@@ -173,13 +168,22 @@ def report(
     )
 
 
+def subscriber_of(scope: Any) -> int | None:
+    """The one subscriber a scope (``recordings.access.scope_of``) limits to, if any."""
+    if scope is None or isinstance(scope, int):
+        return scope
+    customer_id: int | None = scope.customer_id
+    return customer_id
+
+
 def _rollups_serve(filters: ReportFilter, scope: Any) -> bool:
-    plain_scope = scope is None or (isinstance(scope, int) and not isinstance(scope, bool))
+    # The rollups know subscribers, not which extensions a team may see.
+    by_subscriber_only = getattr(scope, "extensions", None) is None
     return (
         connection.vendor == "postgresql"
         and not filters.number
         and not filters.extension
-        and plain_scope
+        and by_subscriber_only
     )
 
 
@@ -258,7 +262,7 @@ class _RollupFigures(_Figures):
             rows = rows.filter(day__gte=self.filters.date_ini)
         if self.filters.date_end is not None:
             rows = rows.filter(day__lte=self.filters.date_end)
-        for customer in (self.scope, self.filters.customer_id):
+        for customer in (subscriber_of(self.scope), self.filters.customer_id):
             if customer is not None:
                 rows = rows.filter(customer_id=customer)
         return rows.order_by()

@@ -26,7 +26,9 @@ PERMISSION = "reports.view_reports"
 @permission_required(PERMISSION, raise_exception=True)
 def report_charts(request: AuthedRequest) -> HttpResponse:
     access.check_requested_scope(request)
-    form = ReportFilterForm(request.GET, scope=access.scope_of(request.user))
+    form = ReportFilterForm(
+        request.GET, scope=selectors.subscriber_of(access.scope_of(request.user))
+    )
     if problem := form.first_error():
         return invalid_parameter(request, *problem)
     report = selectors.report(form.filters(), scope=access.scope_of(request.user))
@@ -52,7 +54,9 @@ def report_csv(request: AuthedRequest) -> HttpResponse:
             "chart",
             _("escolha um destes: %(names)s.") % {"names": ", ".join(charts.CHARTS)},
         )
-    form = ReportFilterForm(request.GET, scope=access.scope_of(request.user))
+    form = ReportFilterForm(
+        request.GET, scope=selectors.subscriber_of(access.scope_of(request.user))
+    )
     if problem := form.first_error():
         return invalid_parameter(request, *problem)
     report = selectors.report(
