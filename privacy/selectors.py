@@ -46,9 +46,14 @@ KNOWN_FILTER_FIELDS = {
     "duration_min",
     "duration_max",
     "sort",
+    # what the event says about itself, not about which recordings it held
     "rows",
     "page",
     "per_page",
+    "source",
+    "partial",
+    "stale",
+    "scope_extensions",
 }
 
 

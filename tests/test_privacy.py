@@ -201,3 +201,51 @@ def test_administrators_produce_it_and_supervisors_do_not(client: Client, db: No
 def test_the_dpo_lands_on_the_report(dpo_client: Client) -> None:
     response = dpo_client.get("/")
     assert response.status_code == 302 and response["Location"] == "/privacy/"
+
+
+def test_an_export_by_the_index_filters_is_matched_by_them(dpo_client: Client, db: None) -> None:
+    """Exports record their filter, not ids: number, extension and durations (as the list
+    searching the index records them) decide whether they covered a recording."""
+    from audit import services as audit
+
+    when = dt.datetime(2026, 11, 20, 10, 0, tzinfo=sync.SAO_PAULO)
+    sync.upsert_page(
+        [
+            vono.Recording(
+                record_id=77,
+                customer_id=3,
+                calldate=when,
+                clid="5541985977963",
+                source="5541985977963",
+                destination="4101",
+                duration=95,
+                duration_text="",
+                size=10,
+                size_text="",
+            )
+        ],
+        timezone.now(),
+    )
+    exporter = make_user("exporter", "Supervisores")
+    day = {"date_ini": "2026-11-20", "date_end": "2026-11-20", "customer_id": None}
+    names = {}
+    for rows, (name, extra) in enumerate(
+        {
+            "same-number": {"number": "98597", "duration_min": 60, "duration_max": 120},
+            "other-number": {"number": "11111"},
+            "too-short": {"duration_max": 30},
+            "other-extension": {"extension": "4102"},
+            "with-unknown-field": {"tag": "x"},
+        }.items()
+    ):
+        names[rows] = name  # an export's "rows" tells them apart here
+        audit.record_event(
+            action=Action.EXPORT,
+            actor=exporter,
+            details={**day, **extra, "rows": rows, "source": "index"},
+        )
+    report = dpo_client.get("/privacy/", {"number": "41 98597-7963"}).context["report"]
+    listed = {names[a.event.details["rows"]]: a for a in report.accesses if a.inferred}
+    assert set(listed) == {"same-number", "with-unknown-field"}
+    assert not listed["same-number"].uncertain
+    assert listed["with-unknown-field"].uncertain
