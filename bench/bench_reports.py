@@ -184,7 +184,17 @@ def main() -> None:
 
     parts: dict[str, object] = {}
     for part in ("totals", "heatmap", "durations", "extensions"):
-        parts[part] = timed(lambda p=part: selectors.report(year, scope=None, parts=frozenset({p})))
+        parts[part] = {
+            "rollups": timed(
+                lambda p=part: selectors.report(year, scope=None, parts=frozenset({p}))
+            ),
+            "index": timed(
+                lambda p=part: selectors.report(
+                    year, scope=None, parts=frozenset({p}), rollups=False
+                ),
+                runs=3,
+            ),
+        }
         print(part, parts[part], flush=True)
     results["queries"] = parts
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import dateformat, formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,27 +27,41 @@ WEEKDAY_NAMES = {
 }
 
 
-def list_url(filters: ReportFilter, **overrides: str | int | None) -> str:
-    """The recordings list showing what one bar counts: the report's filter, narrowed."""
-    params = filters.list_params()
-    params.update({k: "" if v is None else str(v) for k, v in overrides.items()})
-    kept = {k: v for k, v in params.items() if v != "" or k in ("date_ini", "date_end")}
-    return f"{reverse('recording_list')}?{urlencode(kept)}"
+class Links:
+    """Links into the recordings list for one report: its filter, narrowed to what a bar
+    counts. The list's path and the filter's own part are worked out once: a year's chart
+    has some two thousand bars."""
 
+    def __init__(self, filters: ReportFilter) -> None:
+        self.path = reverse("recording_list")
+        self.params = filters.list_params()
+        self.day_prefix = self._query(date_ini=None, date_end=None, customer_id=None)
 
-def day_url(filters: ReportFilter, day: dt.date, customer_id: int | None = None) -> str:
-    extra: dict[str, str | int | None] = {"date_ini": day.isoformat(), "date_end": day.isoformat()}
-    if customer_id is not None:
-        extra["customer_id"] = customer_id
-    return list_url(filters, **extra)
+    def _query(self, **overrides: str | int | None) -> str:
+        params = {k: v for k, v in self.params.items() if k not in overrides}
+        params.update({k: str(v) for k, v in overrides.items() if v is not None and v != ""})
+        return urlencode(params)
 
+    def to(self, **overrides: str | int | None) -> str:
+        """The list with the report's filter and these values in place of its own."""
+        params = dict(self.params)
+        params.update({k: "" if v is None else str(v) for k, v in overrides.items()})
+        kept = {k: v for k, v in params.items() if v != "" or k in ("date_ini", "date_end")}
+        return f"{self.path}?{urlencode(kept)}"
 
-def duration_url(filters: ReportFilter, duration: DurationClass) -> str:
-    return list_url(
-        filters,
-        duration_min=duration.start,
-        duration_max=None if duration.end is None else duration.end - 1,
-    )
+    def day(self, day: dt.date, customer_id: int | None = None) -> str:
+        """One day, for one subscriber if given (else the report's): string work only."""
+        iso = day.isoformat()
+        customer = customer_id if customer_id is not None else self.params.get("customer_id")
+        tail = f"&customer_id={customer}" if customer not in (None, "") else ""
+        rest = f"&{self.day_prefix}" if self.day_prefix else ""
+        return f"{self.path}?date_ini={iso}&date_end={iso}{tail}{rest}"
+
+    def duration(self, duration: DurationClass) -> str:
+        return self.to(
+            duration_min=duration.start,
+            duration_max=None if duration.end is None else duration.end - 1,
+        )
 
 
 def duration_label(duration: DurationClass) -> str:
@@ -60,7 +75,7 @@ def duration_label(duration: DurationClass) -> str:
 
 def chart_data(report: Report) -> dict[str, Any]:
     """The figures for Chart.js (read by static/js/reports.js from a json_script)."""
-    filters = report.filters
+    links = Links(report.filters)
     days = report.daily.days
     return {
         "daily": {
@@ -69,7 +84,7 @@ def chart_data(report: Report) -> dict[str, Any]:
                 {
                     "label": s.label,
                     "values": s.values,
-                    "links": [day_url(filters, d, s.customer_id) for d in days],
+                    "links": [links.day(d, s.customer_id) for d in days],
                 }
                 for s in report.daily.series
             ],
@@ -77,22 +92,22 @@ def chart_data(report: Report) -> dict[str, Any]:
         "durations": {
             "labels": [duration_label(d) for d in report.durations],
             "values": [d.calls for d in report.durations],
-            "links": [duration_url(filters, d) for d in report.durations],
+            "links": [links.duration(d) for d in report.durations],
         },
         "top_calls": {
             "labels": [r.extension for r in report.top_by_calls],
             "values": [r.calls for r in report.top_by_calls],
-            "links": [list_url(filters, extension=r.extension) for r in report.top_by_calls],
+            "links": [links.to(extension=r.extension) for r in report.top_by_calls],
         },
         "top_minutes": {
             "labels": [r.extension for r in report.top_by_minutes],
             "values": [round(r.seconds / 60, 1) for r in report.top_by_minutes],
-            "links": [list_url(filters, extension=r.extension) for r in report.top_by_minutes],
+            "links": [links.to(extension=r.extension) for r in report.top_by_minutes],
         },
         "storage": {
             "labels": [r.day.isoformat() for r in report.storage],
             "values": [round(r.cumulative / 1024**2, 1) for r in report.storage],
-            "links": [day_url(filters, r.day) for r in report.storage],
+            "links": [links.day(r.day) for r in report.storage],
         },
         "text": {
             "calls": _("chamadas"),
@@ -104,16 +119,19 @@ def chart_data(report: Report) -> dict[str, Any]:
 
 
 def tables(report: Report) -> dict[str, Any]:
-    """The data tables under the charts, each row linked to the recordings it counts."""
-    filters = report.filters
+    """The data tables under the charts, formatted here (a year is some three thousand
+    cells: template filters per cell would cost more than the figures), each row linked to
+    the recordings it counts."""
+    links = Links(report.filters)
     daily = report.daily
+    whole = _grouped_formatter()
     return {
         "daily": [
             {
-                "day": day,
-                "link": day_url(filters, day),
-                "values": [s.values[n] for s in daily.series],
-                "total": daily.totals[n],
+                "day": dateformat.format(day, "D d/m/Y"),
+                "link": links.day(day),
+                "values": [whole(s.values[n]) for s in daily.series],
+                "total": whole(daily.totals[n]),
             }
             for n, day in enumerate(daily.days)
         ],
@@ -121,8 +139,16 @@ def tables(report: Report) -> dict[str, Any]:
             (str(WEEKDAY_NAMES[weekday]), cells) for weekday, cells in report.heatmap.rows()
         ],
         "durations": [
-            {"label": duration_label(d), "calls": d.calls, "link": duration_url(filters, d)}
+            {"label": duration_label(d), "calls": whole(d.calls), "link": links.duration(d)}
             for d in report.durations
+        ],
+        "storage": [
+            {
+                "day": dateformat.format(r.day, "d/m/Y"),
+                "bytes": _megabytes(r.bytes),
+                "cumulative": _megabytes(r.cumulative),
+            }
+            for r in report.storage
         ],
         "rankings": [
             {
@@ -131,9 +157,9 @@ def tables(report: Report) -> dict[str, Any]:
                 "rows": [
                     {
                         "extension": r.extension,
-                        "calls": r.calls,
-                        "minutes": r.seconds / 60,
-                        "link": list_url(filters, extension=r.extension),
+                        "calls": whole(r.calls),
+                        "minutes": formats.number_format(r.seconds / 60, 1, use_l10n=True),
+                        "link": links.to(extension=r.extension),
                     }
                     for r in ranked
                 ],
@@ -144,6 +170,20 @@ def tables(report: Report) -> dict[str, Any]:
             )
         ],
     }
+
+
+def _grouped_formatter() -> Any:
+    """Whole numbers with the language's thousands separator (``1.229``, ``1,229``)."""
+    separator = str(formats.get_format("THOUSAND_SEPARATOR"))
+
+    def whole(value: int) -> str:
+        return f"{value:,}".replace(",", separator)
+
+    return whole
+
+
+def _megabytes(value: int) -> str:
+    return formats.number_format(value / 1024**2, 1, use_l10n=True) + " MB"
 
 
 def csv_table(report: Report, chart: str) -> tuple[list[str], list[list[Any]]]:
