@@ -57,6 +57,14 @@ class Links:
         rest = f"&{self.day_prefix}" if self.day_prefix else ""
         return f"{self.path}?date_ini={iso}&date_end={iso}{tail}{rest}"
 
+    def day_template(self) -> str:
+        """``day`` as a template: ``{day}`` for the date, ``{customer}`` for
+        ``&customer_id=N`` or nothing (static/js/reports.js fills them)."""
+        rest = f"&{self.day_prefix}" if self.day_prefix else ""
+        customer = self.params.get("customer_id")
+        fixed = f"&customer_id={customer}" if customer else "{customer}"
+        return f"{self.path}?date_ini={{day}}&date_end={{day}}{fixed}{rest}"
+
     def duration(self, duration: DurationClass) -> str:
         return self.to(
             duration_min=duration.start,
@@ -81,13 +89,11 @@ def chart_data(report: Report) -> dict[str, Any]:
         "daily": {
             "labels": [d.isoformat() for d in days],
             "series": [
-                {
-                    "label": s.label,
-                    "values": s.values,
-                    "links": [links.day(d, s.customer_id) for d in days],
-                }
+                {"label": s.label, "values": s.values, "customer_id": s.customer_id}
                 for s in report.daily.series
             ],
+            # A bar's link: the day's ISO date for {day}; a year has ~2,000 bars.
+            "link": links.day_template(),
         },
         "durations": {
             "labels": [duration_label(d) for d in report.durations],
@@ -107,7 +113,7 @@ def chart_data(report: Report) -> dict[str, Any]:
         "storage": {
             "labels": [r.day.isoformat() for r in report.storage],
             "values": [round(r.cumulative / 1024**2, 1) for r in report.storage],
-            "links": [links.day(r.day) for r in report.storage],
+            "link": links.day_template(),
         },
         "text": {
             "calls": _("chamadas"),

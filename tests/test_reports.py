@@ -217,7 +217,9 @@ def test_bars_and_table_rows_link_to_the_matching_recordings(
 ) -> None:
     response = supervisor_client.get(f"/reports/?{PERIOD}&number=41985977963")
     data = response.context["chart_data"]
-    link = data["daily"]["series"][0]["links"][0]
+    series = data["daily"]["series"][0]
+    link = data["daily"]["link"].replace("{day}", data["daily"]["labels"][0])
+    link = link.replace("{customer}", f"&customer_id={series['customer_id']}")
     url = urlsplit(link)
     assert url.path == "/recordings/"
     assert parse_qs(url.query) == {

@@ -10,6 +10,12 @@
     if (links && links[index]) window.location.assign(links[index]);
   }
 
+  // One day's recordings, for one subscriber when the bar is theirs.
+  function goToDay(template, day, customerId) {
+    const customer = customerId === null || customerId === undefined ? "" : "&customer_id=" + encodeURIComponent(customerId);
+    window.location.assign(template.split("{day}").join(encodeURIComponent(day)).split("{customer}").join(customer));
+  }
+
   function draw(section, config) {
     const canvas = section && section.querySelector("canvas");
     if (!canvas) return;
@@ -69,7 +75,7 @@
         onClick: (event, elements) => {
           if (elements.length) {
             const hit = elements[0];
-            go(data.daily.series[hit.datasetIndex].links, hit.index);
+            goToDay(data.daily.link, data.daily.labels[hit.index], data.daily.series[hit.datasetIndex].customer_id);
           }
         },
       },
@@ -87,7 +93,7 @@
         plugins: { legend: { display: false } },
         scales: { y: { beginAtZero: true, title: { display: true, text: text.megabytes } } },
         onClick: (event, elements) => {
-          if (elements.length) go(data.storage.links, elements[0].index);
+          if (elements.length) goToDay(data.storage.link, data.storage.labels[elements[0].index], null);
         },
       },
     });
