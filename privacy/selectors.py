@@ -96,15 +96,25 @@ def wanted_number(typed: str) -> str | None:
     return number if MIN_DIGITS <= len(number) <= MAX_DIGITS else None
 
 
-def involving(number: str, *, scope: int | None) -> QuerySet[IndexedRecording]:
+def involving(number: str, *, scope: Any) -> QuerySet[IndexedRecording]:
     """Every indexed recording where ``number`` is the source, the destination or the caller
     id, deleted ones included, within the reader's scope; newest first."""
     rows = IndexedRecording.objects.filter(
         Q(numbers__contains=number) & Q(numbers__regex=rf"(^| ){number}( |$)")
     )
-    if scope is not None:
-        rows = rows.filter(customer_id=scope)
-    return rows.order_by("-calldate", "-record_id")
+    return _within(rows, scope).order_by("-calldate", "-record_id")
+
+
+def _within(rows: QuerySet[IndexedRecording], scope: Any) -> QuerySet[IndexedRecording]:
+    """``rows`` within what ``recordings.access.scope_of`` says a user may see: a subscriber
+    id, or a scope object (subscriber and extension set) that the index reads itself."""
+    if scope is None:
+        return rows
+    if isinstance(scope, int):
+        return rows.filter(customer_id=scope)
+    from index.selectors import scope_q  # type: ignore[attr-defined,unused-ignore]
+
+    return rows.filter(scope_q(scope))
 
 
 def access_report(*, user: User, number: str) -> AccessReport:

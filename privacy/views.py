@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from privacy import export, selectors, services
 from recordings import access
 from recordings.pages import invalid_parameter
+from reports.selectors import subscriber_of
 from vonoportal.http import AuthedRequest
 
 PERMISSION = "privacy.view_privacy_report"
@@ -32,7 +33,12 @@ def _number_problem() -> str:
 def privacy_report(request: AuthedRequest) -> HttpResponse:
     access.check_requested_scope(request)
     typed = request.GET.get("number", "")
-    context: dict[str, Any] = {"typed": typed, "scope": access.scope_of(request.user)}
+    scope = access.scope_of(request.user)
+    context: dict[str, Any] = {
+        "typed": typed,
+        "scope": subscriber_of(scope),
+        "extensions": getattr(scope, "extensions", None),
+    }
     if not typed.strip():
         return render(request, "privacy/report.html", context)
     number = selectors.wanted_number(typed)
