@@ -16,8 +16,10 @@ from django.db import migrations
 
 # One grouped upsert per table and statement (transition tables), not one per row: the sync
 # writes a page of 500 recordings in one statement. ``{delta}`` is the set of changed rows
-# with a ``sign``: +1 counts a present recording in, -1 takes one out.
-APPLY = """
+# with a ``sign``: +1 counts a present recording in, -1 takes one out. Three statements, one
+# table after the other, each locking its rows in key order (ORDER BY): two transactions
+# moving the same counts (a sync page, a deletion) wait for each other, never deadlock.
+KEYED = """
 WITH d AS ({delta}), k AS (
     SELECT call_day, coalesce(customer_id, -1) AS c, sign, duration,
            coalesce(size, 0) AS size,
@@ -28,24 +30,32 @@ WITH d AS ({delta}), k AS (
            CASE WHEN source > '' AND destination > '' AND length(destination) < length(source)
                 THEN destination ELSE source END AS e
     FROM d
-), hours AS (
-    INSERT INTO reports_hourcount AS t (day, customer_id, hour, calls, seconds, bytes)
-    SELECT call_day, c, h, sum(sign), sum(sign * duration), sum(sign * size) FROM k
-    GROUP BY call_day, c, h
-    ON CONFLICT (day, customer_id, hour) DO UPDATE
-        SET calls = t.calls + EXCLUDED.calls, seconds = t.seconds + EXCLUDED.seconds,
-            bytes = t.bytes + EXCLUDED.bytes
-), buckets AS (
-    INSERT INTO reports_durationcount AS t (day, customer_id, bucket, calls)
-    SELECT call_day, c, b, sum(sign) FROM k GROUP BY call_day, c, b
-    ON CONFLICT (day, customer_id, bucket) DO UPDATE SET calls = t.calls + EXCLUDED.calls
-)
+)"""
+APPLY = (
+    KEYED
+    + """
+INSERT INTO reports_hourcount AS t (day, customer_id, hour, calls, seconds, bytes)
+SELECT call_day, c, h, sum(sign), sum(sign * duration), sum(sign * size) FROM k
+GROUP BY call_day, c, h ORDER BY call_day, c, h
+ON CONFLICT (day, customer_id, hour) DO UPDATE
+    SET calls = t.calls + EXCLUDED.calls, seconds = t.seconds + EXCLUDED.seconds,
+        bytes = t.bytes + EXCLUDED.bytes;
+"""
+    + KEYED
+    + """
+INSERT INTO reports_durationcount AS t (day, customer_id, bucket, calls)
+SELECT call_day, c, b, sum(sign) FROM k GROUP BY call_day, c, b ORDER BY call_day, c, b
+ON CONFLICT (day, customer_id, bucket) DO UPDATE SET calls = t.calls + EXCLUDED.calls;
+"""
+    + KEYED
+    + """
 INSERT INTO reports_extensioncount AS t (day, customer_id, extension, calls, seconds)
 SELECT call_day, c, e, sum(sign), sum(sign * duration) FROM k WHERE e > ''
-GROUP BY call_day, c, e
+GROUP BY call_day, c, e ORDER BY call_day, c, e
 ON CONFLICT (day, customer_id, extension) DO UPDATE
     SET calls = t.calls + EXCLUDED.calls, seconds = t.seconds + EXCLUDED.seconds;
 """
+)
 COLUMNS = "call_day, customer_id, calldate, duration, size, source, destination"
 # The sync rewrites last_seen on every read: only a change the charts count moves them.
 CHANGED = (
