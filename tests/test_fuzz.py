@@ -339,7 +339,7 @@ class _Errors(logging.Handler):
         self.records.append(record)
 
 
-@pytest.mark.parametrize("role_index", range(8))
+@pytest.mark.parametrize("role_index", range(9))
 def test_no_input_makes_a_5xx_or_a_traceback(
     sim: SimulatorProcess, db: None, role_index: int
 ) -> None:
