@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from index import selectors as index_selectors
 from index.models import IndexedRecording
-from index.numbers import normalise
+from index.numbers import normalise, query_grams
 from reports.forms import ReportFilter
 from reports.models import NO_CUSTOMER, DurationCount, ExtensionCount, HourCount
 
@@ -56,6 +56,11 @@ def matching(filters: ReportFilter, *, scope: Any) -> QuerySet[IndexedRecording]
     if filters.customer_id is not None:
         rows = rows.filter(customer_id=filters.customer_id)
     wanted = normalise(filters.extension)
+    runs = query_grams(wanted) if wanted else []
+    if runs and connection.vendor == "postgresql":
+        # The runs of four digits the index keeps (its GIN index) narrow first, as its search
+        # does; the LIKE below decides.
+        rows = rows.filter(number_grams__contains=runs)
     if wanted:
         # As the list reads ``extension``: the call's source or destination, as digits.
         # ``numbers`` is "source destination clid": the source is its first token, and only
