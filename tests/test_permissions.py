@@ -140,6 +140,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
             "admin": 200,
             "access": 403,
             "coord": 403,
+            "dpo": 403,
         },
     ),
     "recording_peaks": (
