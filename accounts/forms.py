@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
+from recordings.scope import ExtensionError, canonical_extensions
 
 MAX_CUSTOMER_ID = 2**31 - 1
 
@@ -30,6 +31,17 @@ class UserForm(forms.Form):
         help_text=_("Vazio: todos os assinantes (precisa da aprovação de outro gestor)."),
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
+    extensions = forms.CharField(
+        label=_("Ramais"),
+        required=False,
+        max_length=2000,
+        help_text=_(
+            "Ramais e faixas, separados por vírgula (ex.: 4101-4120, 2003): o usuário só vê "
+            "as chamadas com origem ou destino neles. Vazio: sem limite de ramal. Tirar ou "
+            "ampliar os ramais precisa da aprovação de outro gestor."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     is_active = forms.BooleanField(label=_("Pode entrar"), required=False)
     reason = forms.CharField(
         label=_("Motivo (obrigatório quando a mudança precisa de aprovação)"),
@@ -37,6 +49,12 @@ class UserForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+    def clean_extensions(self) -> str:
+        try:
+            return canonical_extensions(self.cleaned_data.get("extensions") or "")
+        except ExtensionError as exc:
+            raise forms.ValidationError(str(exc), code="extensions") from None
 
 
 class NewUserForm(UserForm):

@@ -2,16 +2,20 @@
 
 Rules, all here and nowhere else:
 - Only holders of ``accounts.manage_access`` manage users, and a manager limited to one
-  subscriber manages only users of that subscriber, within it.
+  subscriber, or to a set of extensions, manages only users whose whole reach lies within
+  the manager's, and gives no more than that.
 - Nobody changes their own roles, scope or active flag; nobody touches a superuser here
   (superusers exist only through ``createsuperuser`` on the server).
 - What widens someone's reach waits for a second manager: a role carrying approval of
-  deletions or access management, a cleared or changed subscriber scope. The approver is
+  deletions or access management, a cleared or changed subscriber scope, a cleared extension
+  set or one reaching an extension the old did not (``Scope.covers``). The approver is
   neither the requester nor the user changed; requests expire; every step is audited with
   the state before and after.
 - A manager who sets someone's password knows it: that user must choose their own at next
   sign-in, loses any privileged role at once, and gets one only after choosing it.
-- Narrowing (removing a role, deactivating, limiting to one subscriber) applies at once.
+- Narrowing (removing a role, deactivating, limiting to one subscriber or to fewer
+  extensions) applies at once. A new user without a subscriber waits for approval even if
+  limited to extensions: a set of ranges can be drawn to hold almost every number.
 - Nobody holds both approval of deletions and access management: an access manager can
   become any non-privileged user (by setting their password), so one who also approved
   deletions would request as that user and approve alone.
@@ -39,7 +43,9 @@ from accounts import roles
 from accounts.models import AccessChange
 from accounts.stepup import needs_step_up
 from audit import services as audit
+from recordings import access as recording_access
 from recordings.models import User
+from recordings.scope import ExtensionError, Scope, canonical_extensions
 
 Status = AccessChange.Status
 Action = audit.Action
@@ -76,16 +82,23 @@ class Invalid(AccessError):
 
 @dataclass(frozen=True, slots=True)
 class AccessState:
-    """What decides a user's reach: roles, subscriber scope, whether they can sign in."""
+    """What decides a user's reach: roles, subscriber and extension scope, whether they can
+    sign in. ``extensions`` is canonical text (``recordings.scope``), empty for no limit."""
 
     groups: frozenset[str]
     customer_id: int | None
     is_active: bool
+    extensions: str = ""
+
+    @property
+    def scope(self) -> Scope:
+        return Scope.of(self.customer_id, self.extensions)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "groups": sorted(self.groups),
             "customer_id": self.customer_id,
+            "extensions": self.extensions,
             "is_active": self.is_active,
         }
 
@@ -95,6 +108,7 @@ class AccessState:
             groups=frozenset(data.get("groups", [])),
             customer_id=data.get("customer_id"),
             is_active=bool(data.get("is_active")),
+            extensions=str(data.get("extensions") or ""),
         )
 
 
@@ -111,6 +125,7 @@ def state_of(user: User) -> AccessState:
         groups=frozenset(user.groups.values_list("name", flat=True)),
         customer_id=user.customer_id,
         is_active=user.is_active,
+        extensions=user.extensions,
     )
 
 
@@ -127,7 +142,7 @@ def widening(before: AccessState | None, after: AccessState) -> list[str]:
     if roles.privileged_permissions(after.groups) - held:
         reasons.append("privileged_role")
     if had_reach and before is not None:
-        if before.customer_id is not None and after.customer_id != before.customer_id:
+        if not before.scope.covers(after.scope):
             reasons.append("wider_scope")
     elif after.customer_id is None:
         reasons.append("wider_scope")
@@ -152,6 +167,8 @@ def _check_may_manage(actor: User, target: User) -> None:
         raise NotAllowed(_("Superusuários só são geridos no servidor."))
     if actor.customer_id is not None and target.customer_id != actor.customer_id:
         raise NotAllowed(_("Este usuário é de outro assinante."))
+    if not recording_access.scope_of(actor).covers(recording_access.scope_of(target)):
+        raise NotAllowed(_("Este usuário vê ramais fora dos seus."))
 
 
 def _check_separation(groups: frozenset[str]) -> None:
@@ -165,12 +182,25 @@ def _check_separation(groups: frozenset[str]) -> None:
         )
 
 
-def _check_scope_allowed(actor: User, customer_id: int | None) -> None:
+def _check_scope_allowed(actor: User, customer_id: int | None, extensions: str = "") -> None:
     if actor.customer_id is not None and customer_id != actor.customer_id:
         raise Invalid(
             _("Você só pode dar acesso ao assinante %(scope)s.") % {"scope": actor.customer_id},
             "customer_id",
         )
+    mine = recording_access.scope_of(actor)
+    if not mine.covers(Scope.of(customer_id, extensions)):
+        raise Invalid(
+            _("Você só pode dar acesso aos ramais %(scope)s.") % {"scope": mine.extensions_text},
+            "extensions",
+        )
+
+
+def _canonical(extensions: str) -> str:
+    try:
+        return canonical_extensions(extensions)
+    except ExtensionError as exc:
+        raise Invalid(str(exc), "extensions") from None
 
 
 def _check_can_decide(change: AccessChange, actor: User) -> None:
@@ -190,6 +220,8 @@ def _check_can_decide(change: AccessChange, actor: User) -> None:
     after = AccessState.from_json(change.after)
     if actor.customer_id is not None and after.customer_id != actor.customer_id:
         raise NotAllowed(_("Esta mudança dá acesso a outro assinante."))
+    if not recording_access.scope_of(actor).covers(after.scope):
+        raise NotAllowed(_("Esta mudança dá acesso a ramais fora dos seus."))
 
 
 def _check_own_password(change: AccessChange) -> None:
@@ -249,13 +281,17 @@ def assignable_groups() -> list[str]:
 
 
 def _details(target: User, **more: Any) -> dict[str, Any]:
-    return {"target": target.username, "target_id": target.pk, **more}
+    details = {"target": target.username, "target_id": target.pk, **more}
+    if target.extensions:  # who may read the event (audit.services.visible_events)
+        details["target_extensions"] = target.extensions
+    return details
 
 
 def _set_state(user: User, state: AccessState) -> None:
     user.customer_id = state.customer_id
+    user.extensions = state.extensions
     user.is_active = state.is_active
-    user.save(update_fields=["customer_id", "is_active"])
+    user.save(update_fields=["customer_id", "extensions", "is_active"])
     user.groups.set(Group.objects.filter(name__in=state.groups))
 
 
@@ -321,6 +357,7 @@ def user_create(
     password: str,
     groups: Iterable[str],
     customer_id: int | None,
+    extensions: str = "",
     first_name: str = "",
     last_name: str = "",
     email: str = "",
@@ -347,8 +384,9 @@ def user_create(
             ),
             "groups",
         )
-    _check_scope_allowed(actor, customer_id)
-    wanted = AccessState(groups=names, customer_id=customer_id, is_active=True)
+    extensions = _canonical(extensions)
+    _check_scope_allowed(actor, customer_id, extensions)
+    wanted = AccessState(names, customer_id, True, extensions)
     why = widening(None, wanted)
     user = User(
         username=username,
@@ -356,6 +394,7 @@ def user_create(
         last_name=last_name.strip()[:150],
         email=email.strip()[:254],
         customer_id=customer_id,
+        extensions=extensions,
         is_active=not why,
         must_change_password=True,
     )
@@ -410,20 +449,23 @@ def user_change(
     first_name: str,
     last_name: str,
     email: str,
+    extensions: str | None = None,
     reason: str = "",
     request: HttpRequest | None = None,
 ) -> ChangeResult:
-    """Change a user's names and reach. What narrows applies now; if anything widens, the
-    whole change of reach waits for a second manager (names still apply now)."""
+    """Change a user's names and reach (``extensions`` None: as they are). What narrows
+    applies now; if anything widens, the whole change of reach waits for a second manager
+    (names still apply now)."""
     target = User.objects.select_for_update().get(pk=target_id)
     _check_may_manage(actor, target)
     names = _validate_groups(groups)
     before = state_of(target)
-    after = AccessState(groups=names, customer_id=customer_id, is_active=is_active)
+    extensions = before.extensions if extensions is None else _canonical(extensions)
+    after = AccessState(names, customer_id, is_active, extensions)
     if after != before:
         if actor.pk == target.pk:
             raise NotAllowed(_("Ninguém muda os próprios papéis, assinante ou situação."))
-        _check_scope_allowed(actor, customer_id)
+        _check_scope_allowed(actor, customer_id, extensions)
         _check_separation(names)
     profile_before = {"first_name": target.first_name, "last_name": target.last_name}
     profile_before["email"] = target.email
@@ -484,7 +526,7 @@ def password_reset(
     before = state_of(target)
     kept = frozenset(g for g in before.groups if not roles.privileged_permissions({g}))
     if kept != before.groups:
-        after = AccessState(kept, before.customer_id, before.is_active)
+        after = AccessState(kept, before.customer_id, before.is_active, before.extensions)
         _set_state(target, after)
         audit.record_event(
             action=Action.USER_CHANGED,

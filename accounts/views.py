@@ -87,7 +87,7 @@ def access_home(request: AuthedRequest) -> HttpResponse:
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 def access_user_new(request: AuthedRequest) -> HttpResponse:
-    initial = {"customer_id": request.user.customer_id}
+    initial = {"customer_id": request.user.customer_id, "extensions": request.user.extensions}
     form = NewUserForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -98,6 +98,7 @@ def access_user_new(request: AuthedRequest) -> HttpResponse:
                 password=data["password"],
                 groups=data["groups"],
                 customer_id=data["customer_id"],
+                extensions=data["extensions"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 email=data["email"],
@@ -128,6 +129,7 @@ def access_user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
                 target_id=target.pk,
                 groups=data["groups"],
                 customer_id=data["customer_id"],
+                extensions=data["extensions"],
                 is_active=data["is_active"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
@@ -156,6 +158,7 @@ def _initial(target: User) -> dict[str, Any]:
         "email": target.email,
         "groups": sorted(services.state_of(target).groups),
         "customer_id": target.customer_id,
+        "extensions": target.extensions,
         "is_active": target.is_active,
     }
 

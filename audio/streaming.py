@@ -127,7 +127,7 @@ def recording_response(
     """
     cached = get_cache().open(
         recording.record_id,
-        customer_id=access.scope_of(request.user),
+        customer_id=access.scope_of(request.user).customer_id,
         expected_size=recording.size,
     )
     try:

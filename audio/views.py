@@ -120,7 +120,9 @@ def recording_peaks(request: HttpRequest, record_id: int) -> JsonResponse:
     """The waveform's peaks, computed once per recording from its frames and cached."""
     try:
         recording = access.visible_recording(request, record_id)
-        data = services.recording_peaks(recording, customer_id=access.scope_of(request.user))
+        data = services.recording_peaks(
+            recording, customer_id=access.scope_of(request.user).customer_id
+        )
     except vono.VonoNotFound:
         return JsonResponse({"error": "not_found"}, status=404)
     except vono.VonoError as exc:

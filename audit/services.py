@@ -15,8 +15,10 @@ from django.utils import timezone
 
 from audit import chain
 from audit.models import AuditChainHead, AuditEvent
+from recordings import access
 from recordings.models import User
 from recordings.redaction import redact
+from recordings.scope import ExtensionSet, Scope
 from recordings.throttle import client_ip
 
 Action = AuditEvent.Action
@@ -45,6 +47,11 @@ def record_event(
         actor = request.user
     if customer_id is None:
         customer_id = getattr(actor, "customer_id", None)
+    details = dict(details or {})
+    if getattr(actor, "extensions", "") and "scope_extensions" not in details:
+        # The actor's extension set when they acted: who may read the event follows it, not
+        # the set they have later (``visible_events``).
+        details["scope_extensions"] = actor.extensions
     ip = client_ip(request) if request is not None else ""
     event = AuditEvent(
         created_at=timezone.now(),
@@ -53,7 +60,7 @@ def record_event(
         action=str(action),
         record_ids=sorted({int(i) for i in record_ids}),
         customer_id=customer_id,
-        details=_masked(details or {}),
+        details=_masked(details),
         ip=_normalised_ip(ip),
         user_agent=_text(request.headers.get("User-Agent", ""), 300) if request else "",
         request_id=getattr(request, "request_id", "") if request is not None else "",
@@ -82,14 +89,62 @@ def verify_chain(batch: int = 2000) -> chain.Verification:
     return chain.verify_chain(batch)
 
 
+DELETION_ACTIONS = [a for a in Action.values if a.startswith("deletion_")]
+ACCESS_ACTIONS = [
+    Action.USER_CREATED,
+    Action.USER_CHANGED,
+    Action.PASSWORD_SET,
+    Action.ACCESS_REQUESTED,
+    Action.ACCESS_APPROVED,
+    Action.ACCESS_REJECTED,
+    Action.ACCESS_CANCELLED,
+    Action.ACCESS_EXPIRED,
+]
+
+
 def visible_events(user: User) -> QuerySet[AuditEvent]:
     """The events a user may read: all of them, or, for a user limited to one subscriber,
-    that subscriber's events and their own."""
+    that subscriber's events and their own.
+
+    A user limited to extensions reads, besides their own, only what concerns a set within
+    theirs: the events of people who acted limited to such a set, the access changes of
+    users who were limited to one, and every step of the deletion requests their scope
+    covers. Each event carries the set as it was then, so moving someone between teams does
+    not show one team's past to the other.
+    """
     events = AuditEvent.objects.select_related("actor").order_by("-seq")
-    scope = getattr(user, "customer_id", None)
-    if scope is not None:
-        events = events.filter(Q(customer_id=scope) | Q(actor_id=user.pk))
-    return events
+    scope = access.scope_of(user)
+    if scope.unlimited:
+        return events
+    mine = Q(actor_id=user.pk)
+    theirs = Q() if scope.customer_id is None else Q(customer_id=scope.customer_id)
+    if scope.extensions is not None:
+        theirs &= _within_extensions(scope)
+    return events.filter(mine | theirs)
+
+
+def _within_extensions(scope: Scope) -> Q:
+    from deletions.models import DeletionRequest
+
+    # Set arithmetic in Python over the few distinct sets there are (users' and requests').
+    texts = set(User.objects.exclude(extensions="").values_list("extensions", flat=True))
+    covered = sorted(t for t in texts if scope.covers(Scope(scope.customer_id, _set(t))))
+    requests = [
+        pk
+        for pk, customer_id, text in DeletionRequest.objects.exclude(extensions="").values_list(
+            "pk", "customer_id", "extensions"
+        )
+        if scope.covers(Scope.of(customer_id, text))
+    ]
+    return (
+        Q(details__scope_extensions__in=covered)
+        | Q(action__in=ACCESS_ACTIONS, details__target_extensions__in=covered)
+        | Q(action__in=DELETION_ACTIONS, details__request__in=requests)
+    )
+
+
+def _set(text: str) -> ExtensionSet | None:
+    return Scope.of(None, text).extensions
 
 
 def _create_head() -> None:

@@ -56,6 +56,7 @@ def main() -> None:
 
         from recordings import vono
         from recordings.forms import RecordingFilterForm
+        from recordings.scope import Scope
         from recordings.views import _pager
 
         call_command("migrate", verbosity=0)
@@ -82,7 +83,7 @@ def main() -> None:
         request = RequestFactory().get(url)
         request.user = get_user_model().objects.get(username="supervisor")
         request.htmx = False  # type: ignore[attr-defined]
-        form = RecordingFilterForm(request.GET, scope=None)
+        form = RecordingFilterForm(request.GET, scope=Scope())
         form.is_valid()
         context = {
             "form": form,

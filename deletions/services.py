@@ -35,6 +35,7 @@ from recordings import access, listing, vono
 from recordings.listing import ListSearch
 from recordings.models import User
 from recordings.redaction import upstream_text
+from recordings.scope import Scope
 from retention import holds as legal_holds
 from retention import proof as retention_proof
 
@@ -128,9 +129,18 @@ def preview_ids(*, user: User, ids: Iterable[int]) -> Preview:
     """The recordings chosen by id, each looked up within the user's scope.
 
     An id the user cannot see raises NotAllowed: nobody asks to delete what they cannot see.
+    For a user limited to extensions, that is decided by the index before any upstream call.
     """
     wanted = sorted(set(ids))
-    found = index_selectors.recordings_by_id(wanted, customer_id=access.scope_of(user))
+    scope = access.scope_of(user)
+    if scope.extensions is not None:
+        visible = index_selectors.visible_ids(scope, wanted)
+        hidden = [i for i in wanted if i not in visible]
+        if hidden:
+            raise NotAllowed(
+                _("A gravação %(id)s não existe ou não é visível para você.") % {"id": hidden[0]}
+            )
+    found = index_selectors.recordings_by_id(wanted, customer_id=scope.customer_id)
     for record_id in wanted:
         if record_id not in found:
             raise NotAllowed(
@@ -182,7 +192,7 @@ def preview_search(*, user: User, search: ListSearch) -> tuple[Preview, list[int
     wanted = listing.matching_ids(search, scope=scope)
     # Batched by the index's windows of time (index.selectors.recordings_by_id), as for any
     # request by ids: about one list call per cluster of calls, not one per id.
-    found = index_selectors.recordings_by_id(wanted, customer_id=scope)
+    found = index_selectors.recordings_by_id(wanted, customer_id=scope.customer_id)
     recordings = [found[i] for i in wanted if i in found]  # in the list's order
     if not recordings:
         raise NotAllowed(_("Nenhuma gravação corresponde a este filtro."))
@@ -217,6 +227,9 @@ def deletion_request_create(
     if not reason:
         raise NotAllowed(_("Informe o motivo da exclusão."))
     scope = access.scope_of(actor)
+    if search is None and filters is not None and not listing.upstream_can_scope(scope):
+        # A team's "all of this filter": the upstream would delete every extension's calls.
+        search, filters = ListSearch(filters=filters), None
     by_index = search is not None and listing.needs_index(search, scope)
     if filters is None and search is not None and not by_index:
         filters = search.filters  # the upstream can count and list it itself
@@ -230,8 +243,8 @@ def deletion_request_create(
         filter_json = {"ids": id_list, "search": search.as_json()}
         kind = DeletionRequest.Kind.IDS
     elif filters is not None:
-        if scope is not None:
-            filters = replace(filters, customer_id=scope)
+        if scope.customer_id is not None:
+            filters = replace(filters, customer_id=scope.customer_id)
         preview = preview_filter(filters=filters)
         kind, filter_json = DeletionRequest.Kind.FILTER, filters.as_json()
     else:
@@ -244,7 +257,8 @@ def deletion_request_create(
         DeletionRequest.objects.filter(
             status=Status.PENDING,
             kind=kind,
-            customer_id=scope,
+            customer_id=scope.customer_id,
+            extensions=scope.extensions_text,
             filters=filter_json,
             expires_at__gt=timezone.now(),
         )
@@ -263,7 +277,8 @@ def deletion_request_create(
         requested_by=actor,
         requested_at=now,
         reason=reason,
-        customer_id=scope,
+        customer_id=scope.customer_id,
+        extensions=scope.extensions_text,
         filters=filter_json,
         snapshot=preview.as_snapshot(),
         expires_at=now + dt.timedelta(hours=settings.DELETION_REQUEST_TTL_HOURS),
@@ -273,10 +288,11 @@ def deletion_request_create(
         request=request,
         actor=actor,
         record_ids=filter_json.get("ids", []),
-        customer_id=scope,
+        customer_id=scope.customer_id,
         details={
             "request": deletion.pk,
             "kind": kind,
+            "extensions": scope.extensions_text,
             "count": preview.count,
             "reason": reason,
             "filters": filter_json,
@@ -554,8 +570,10 @@ def _requested_as_the_row_says(deletion: DeletionRequest) -> bool:
 
 def _check_scope(deletion: DeletionRequest, actor: User) -> None:
     scope = access.scope_of(actor)
-    if scope is not None and deletion.customer_id != scope:
+    if scope.customer_id is not None and deletion.customer_id != scope.customer_id:
         raise NotAllowed(_("Este pedido é de outro assinante."))
+    if not scope.covers(Scope.of(deletion.customer_id, deletion.extensions)):
+        raise NotAllowed(_("Este pedido tem gravações fora dos seus ramais."))
 
 
 def _check_can_retry(deletion: DeletionRequest, actor: User) -> None:

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual, Regex
 from django.utils import timezone
 
 from index import sync
 from index.models import DayCoverage, IndexedRecording, SyncState
 from index.numbers import normalise_query, query_grams
 from recordings import vono
+from recordings.scope import ExtensionRange, ExtensionSet, Scope
 from recordings.vono import LookupWindow
 
 SAO_PAULO = sync.SAO_PAULO
@@ -38,7 +41,7 @@ def search(
     duration_min: int | None = None,
     duration_max: int | None = None,
     sort: str = DEFAULT_SORT,
-    scope: int | None = None,
+    scope: Scope | int | None = None,
     date_ini: dt.date | None = None,
     date_end: dt.date | None = None,
     for_count: bool = False,
@@ -47,15 +50,15 @@ def search(
 
     ``number`` matches source, destination or caller id partially, typed any way
     (``(41) 98597-7963``, ``+55 41 98597-7963``, ``4115``); text without digits (``ramal``)
-    matches the vendor's texts instead. ``scope`` is the subscriber a user is limited to.
-    Raises ValueError for an unknown ``sort`` (the caller names the field in its 400).
-    ``for_count``: the rows will only be counted (``count_up_to``), not paged in order.
+    matches the vendor's texts instead. ``scope`` is the user's reach
+    (``recordings.access.scope_of``): a subscriber, a set of extensions, or both; a bare
+    int is a subscriber. Raises ValueError for an unknown ``sort`` (the caller names the
+    field in its 400). ``for_count``: the rows will only be counted (``count_up_to``), not
+    paged in order.
     """
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")
-    rows = IndexedRecording.objects.filter(gone_at__isnull=True)
-    if scope is not None:
-        rows = rows.filter(customer_id=scope)
+    rows = IndexedRecording.objects.filter(gone_at__isnull=True).filter(scope_q(scope))
     if date_ini is not None:
         rows = rows.filter(call_day__gte=date_ini)
     if date_end is not None:
@@ -96,6 +99,96 @@ def count_up_to(rows: QuerySet[IndexedRecording], cap: int = COUNT_CAP) -> tuple
     more than that."""
     counted = rows.order_by()[: cap + 1].count()
     return min(counted, cap), counted > cap
+
+
+def _range_q(field: str, extension: ExtensionRange) -> Q:
+    column = Lower(field)  # extensions are stored lower-case, compared without case
+    if extension.width == 0:
+        return Q(Exact(column, extension.prefix))
+    # Same prefix and digit count at both ends: text order is number order, once the regex
+    # has made sure the value is exactly the prefix and that many digits.
+    pattern = f"^{extension.prefix}[0-9]{{{extension.width}}}$"
+    low = f"{extension.prefix}{extension.low:0{extension.width}d}"
+    high = f"{extension.prefix}{extension.high:0{extension.width}d}"
+    if low == high:
+        return Q(Exact(column, low))
+    return Q(GreaterThanOrEqual(column, low), LessThanOrEqual(column, high), Regex(column, pattern))
+
+
+def scope_q(scope: Scope | int | None) -> Q:
+    """The index rows within ``scope``: its subscriber, and a source or destination in its
+    extension set. An empty Q for no limit."""
+    if scope is None:
+        return Q()
+    if isinstance(scope, int):
+        scope = Scope(customer_id=scope)
+    condition = Q()
+    if scope.customer_id is not None:
+        condition &= Q(customer_id=scope.customer_id)
+    if scope.extensions is not None:
+        condition &= extensions_q(scope.extensions, "source", "destination")
+    return condition
+
+
+def extensions_q(extensions: ExtensionSet, *fields: str) -> Q:
+    """Rows where any of ``fields`` holds an extension of the set (compared as
+    ``recordings.scope`` does: lower-case, exact digits)."""
+    condition = Q(pk__in=[])  # an empty set matches nothing
+    for extension in extensions.ranges:
+        for field in fields:
+            condition |= _range_q(field, extension)
+    return condition
+
+
+def visible_ids(scope: Scope, record_ids: list[int], *, include_gone: bool = False) -> set[int]:
+    """Which of ``record_ids`` the index knows within ``scope``. An id the index does not
+    know is not among them: for a user limited to extensions it is hidden (404), as the
+    upstream cannot say whose extension a call it has not listed belongs to."""
+    rows = IndexedRecording.objects.filter(record_id__in=record_ids).filter(scope_q(scope))
+    if not include_gone:
+        rows = rows.filter(gone_at__isnull=True)
+    return set(rows.values_list("record_id", flat=True))
+
+
+def filtered(filters: vono.RecordingFilter, scope: Scope) -> QuerySet[IndexedRecording]:
+    """The present rows matching an upstream-style filter (dates and times joined into one
+    continuous range, as the upstream reads them; an id) within ``scope``, newest first."""
+    rows = search(scope=scope, date_ini=filters.date_ini, date_end=filters.date_end)
+    if filters.customer_id is not None:
+        rows = rows.filter(customer_id=filters.customer_id)
+    if filters.id_record is not None:
+        rows = rows.filter(record_id=filters.id_record)
+    if filters.date_ini is not None and filters.time_ini is not None:
+        start = dt.datetime.combine(filters.date_ini, filters.time_ini, tzinfo=SAO_PAULO)
+        rows = rows.filter(calldate__gte=start)
+    if filters.date_end is not None:
+        end_time = filters.time_end or dt.time(23, 59, 59)
+        end = dt.datetime.combine(filters.date_end, end_time, tzinfo=SAO_PAULO)
+        rows = rows.filter(calldate__lt=end + dt.timedelta(seconds=1))
+    return rows
+
+
+def filtered_page(
+    filters: vono.RecordingFilter, scope: Scope, *, start: int, count: int
+) -> vono.RecordingPage:
+    """One page of ``filtered``, with the totals of everything that matched, in the shape
+    of an upstream page."""
+    rows = filtered(filters, scope)
+    totals = rows.aggregate(n=Count("record_id"), time=Sum("duration"), size=Sum("size"))
+    unknown_size = rows.filter(size__isnull=True).exists()
+    total_time = int(totals["time"] or 0)
+    minutes, seconds = divmod(total_time, 60)
+    hours, minutes = divmod(minutes, 60)
+    return vono.RecordingPage(
+        recordings=tuple(as_recording(r) for r in rows[start : start + count]),
+        total_records=int(totals["n"] or 0),
+        total_time=total_time,
+        total_time_text=f"{hours}:{minutes:02d}:{seconds:02d}",
+        total_size=None if unknown_size else int(totals["size"] or 0),
+        total_size_text="",
+        limit=count,
+        offset=start,
+    )
 
 
 @dataclass(frozen=True)

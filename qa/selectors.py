@@ -15,6 +15,7 @@ from qa import scoring
 from qa.models import Answer, Evaluation, Note, QueueItem, ReviewQueue, ScoreForm
 from recordings import vono
 from recordings.models import User
+from recordings.scope import Scope
 
 
 def notes_of(record_id: int) -> QuerySet[Note]:
@@ -186,12 +187,17 @@ class CriterionRow:
 
 
 def submitted_in(
-    *, scope: int | None, date_ini: dt.date | None, date_end: dt.date | None
+    *, scope: Scope, date_ini: dt.date | None, date_end: dt.date | None
 ) -> QuerySet[Evaluation]:
-    """Submitted evaluations of calls in the period, within the scope."""
+    """Submitted evaluations of calls in the period, within the scope (a team's: those of
+    its extensions' agents)."""
+    from index.selectors import extensions_q
+
     rows = Evaluation.objects.filter(status=Evaluation.Status.SUBMITTED)
-    if scope is not None:
-        rows = rows.filter(customer_id=scope)
+    if scope.customer_id is not None:
+        rows = rows.filter(customer_id=scope.customer_id)
+    if scope.extensions is not None:
+        rows = rows.filter(extensions_q(scope.extensions, "extension"))
     tz = timezone.get_current_timezone()
     if date_ini is not None:
         rows = rows.filter(calldate__gte=dt.datetime.combine(date_ini, dt.time(), tz))
@@ -271,13 +277,15 @@ def report_by_criterion(evaluations: QuerySet[Evaluation]) -> list[CriterionRow]
 
 
 def index_page(
-    filters: vono.RecordingFilter, evaluation: Q, *, start: int, count: int
+    filters: vono.RecordingFilter, evaluation: Q, *, scope: Scope, start: int, count: int
 ) -> vono.RecordingPage:
     """One page of the recordings list served by the local index, for the evaluation filter
-    (Vono knows nothing of evaluations): the same period, subscriber and id as the filter."""
+    (Vono knows nothing of evaluations): the same period, subscriber and id as the filter,
+    within the user's ``scope`` (its extensions too)."""
     from index.models import IndexedRecording
+    from index.selectors import scope_q
 
-    rows = IndexedRecording.objects.filter(evaluation, gone_at__isnull=True)
+    rows = IndexedRecording.objects.filter(evaluation, gone_at__isnull=True).filter(scope_q(scope))
     if filters.customer_id is not None:
         rows = rows.filter(customer_id=filters.customer_id)
     if filters.id_record is not None:

@@ -29,8 +29,9 @@ from qa.models import (
     ScoreForm,
     Section,
 )
-from recordings import vono
+from recordings import access, vono
 from recordings.models import User
+from recordings.scope import Scope
 
 NOTE_EDIT_WINDOW = dt.timedelta(minutes=15)
 MAX_SAMPLE = 500
@@ -445,7 +446,7 @@ class SampledCall:
 
 def sample_per_extension(
     *,
-    scope: int | None,
+    scope: Scope,
     date_ini: dt.date,
     date_end: dt.date,
     per_extension: int,
@@ -453,12 +454,12 @@ def sample_per_extension(
 ) -> list[SampledCall]:
     """N random calls per extension in the period, from the recording index."""
     from index.models import IndexedRecording
+    from index.selectors import scope_q
 
     rows = IndexedRecording.objects.filter(
         gone_at__isnull=True, call_day__gte=date_ini, call_day__lte=date_end
     )
-    if scope is not None:
-        rows = rows.filter(customer_id=scope)
+    rows = rows.filter(scope_q(scope))
     by_extension: dict[str, list[SampledCall]] = {}
     fields = ("record_id", "customer_id", "source", "destination", "calldate")
     for record_id, customer_id, source, destination, calldate in rows.values_list(*fields):
@@ -475,11 +476,17 @@ def sample_per_extension(
     return picked[:MAX_SAMPLE]
 
 
-def sample_from_filter(filters: vono.RecordingFilter) -> list[SampledCall]:
-    """The first calls of a recordings-list filter (at most MAX_SAMPLE), as the list shows them.
+def sample_from_filter(filters: vono.RecordingFilter, *, scope: Scope) -> list[SampledCall]:
+    """The first calls of a recordings-list filter (at most MAX_SAMPLE), as the list shows them:
+    for a team (extension scope), from the index, as their list is.
 
     Raises vono.VonoError when the upstream fails."""
-    page = vono.get_client().list_window(filters, start=0, count=MAX_SAMPLE)
+    from index import selectors as index_selectors
+
+    if scope.extensions is not None:
+        page = index_selectors.filtered_page(filters, scope, start=0, count=MAX_SAMPLE)
+    else:
+        page = vono.get_client().list_window(filters, start=0, count=MAX_SAMPLE)
     return [
         SampledCall(r.record_id, r.customer_id, extension_of(r.source, r.destination), r.calldate)
         for r in page.recordings
@@ -508,8 +515,14 @@ def queue_create(
     people = [r for r in reviewers if r.has_perm("qa.evaluate_recording")]
     if not people:
         raise QaError("reviewers", "none")
-    scope = actor.customer_id
-    calls = [c for c in calls if scope is None or c.customer_id == scope]
+    reach = access.scope_of(actor)
+    scope = reach.customer_id
+    calls = [
+        c
+        for c in calls
+        if (scope is None or c.customer_id == scope)
+        and (reach.extensions is None or reach.extensions.contains(c.extension))
+    ]
     if not calls:
         raise QaError("sample", "empty")
     queue = ReviewQueue.objects.create(

@@ -411,7 +411,7 @@ def queue_new(request: AuthedRequest) -> HttpResponse:
                 if not filter_form.is_valid():
                     field, errors = next(iter(filter_form.errors.items()))
                     return invalid_parameter(request, field, " ".join(str(e) for e in errors))
-                calls = services.sample_from_filter(filter_form.filters())
+                calls = services.sample_from_filter(filter_form.filters(), scope=scope)
                 how: dict[str, object] = {"mode": "filter", **filter_form.filters().as_json()}
             else:
                 calls = services.sample_per_extension(

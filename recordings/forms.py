@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from qa import forms as qa_forms
 from recordings import signin, throttle, vono
 from recordings.listing import DEFAULT_SORT, ListSearch
+from recordings.scope import Scope
 
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_DAYS = 7
@@ -215,7 +216,7 @@ class RecordingFilterForm(forms.Form):
         "customer_id",
     )
 
-    def __init__(self, query: QueryDict, *, scope: int | None) -> None:
+    def __init__(self, query: QueryDict, *, scope: Scope) -> None:
         data = query.copy()
         if "date_ini" not in data and "date_end" not in data:
             today = timezone.localdate()
@@ -228,7 +229,7 @@ class RecordingFilterForm(forms.Form):
             field = self.fields["per_page"]
             field.choices = sorted({(n, n) for n in (*PER_PAGE_CHOICES, per_page)})  # type: ignore[attr-defined]
         self.scope = scope
-        if scope is not None:
+        if scope.customer_id is not None:
             del self.fields["customer_id"]
         # The QA app's hook: evaluated or not, and a score range (served by the local index).
         self.fields.update(qa_forms.evaluation_filter_fields())
@@ -265,7 +266,11 @@ class RecordingFilterForm(forms.Form):
             time_ini=data.get("time_ini"),
             time_end=data.get("time_end"),
             id_record=data.get("id_record"),
-            customer_id=self.scope if self.scope is not None else data.get("customer_id"),
+            customer_id=(
+                self.scope.customer_id
+                if self.scope.customer_id is not None
+                else data.get("customer_id")
+            ),
         )
 
     def evaluation_filter(self) -> Q | None:

@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
-    """A portal user. ``customer_id`` limits them to one Vono subscriber."""
+    """A portal user. ``customer_id`` limits them to one Vono subscriber, ``extensions`` to
+    the calls of a set of extensions (``recordings.scope``); both may apply."""
 
     customer_id = models.PositiveIntegerField(
         _("assinante"),
@@ -14,6 +15,17 @@ class User(AbstractUser):
         blank=True,
         help_text=_(
             "Se preenchido, o usuário só vê as gravações deste assinante (customer_id do Vono)."
+        ),
+    )
+
+    # Canonical text of recordings.scope.parse_extensions ("2003, 4101-4120"); empty: no limit.
+    extensions = models.TextField(
+        _("ramais"),
+        blank=True,
+        default="",
+        help_text=_(
+            "Se preenchido, o usuário só vê as chamadas com origem ou destino nestes ramais "
+            "(ex.: 4101-4120, 2003)."
         ),
     )
 

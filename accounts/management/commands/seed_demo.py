@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
 from accounts import roles
+from recordings.scope import canonical_extensions
 
 DEMO_USERS = (
     ("supervisor", roles.SUPERVISORS, "Sara Supervisora"),
@@ -20,30 +21,29 @@ DEMO_USERS = (
     ("coord", roles.QA_COORDINATORS, "Cora Coordenadora"),
     ("dpo", roles.DATA_PROTECTION_OFFICERS, "Débora Encarregada"),
 )
+# A team supervisor: only the calls of these extensions (in the simulator's subscribers 7
+# and 21), listed from the index.
+TEAM_USER = ("equipe", roles.SUPERVISORS, "Estela Equipe", "2003, 4101-4110")
 DEMO_PASSWORD = "vono-demo"  # noqa: S105 - printed by make run; demo databases only
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo users supervisor, qa, admin, admin2, access, access2, coord and dpo "
-        "(password vono-demo), one retention policy awaiting approval, a published sample "
-        "evaluation form and a review queue for qa."
+        "Create the demo users supervisor, qa, admin, admin2, access, access2, coord, dpo and "
+        "equipe (limited to extensions 2003, 4101-4110; password vono-demo), one retention "
+        "policy awaiting approval, a published sample evaluation form and a review queue "
+        "for qa."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
         roles.ensure_groups()
         user_model = get_user_model()
         for username, group_name, full_name in DEMO_USERS:
-            first, _, last = full_name.partition(" ")
-            user, created = user_model.objects.get_or_create(
-                username=username, defaults={"first_name": first, "last_name": last}
-            )
-            if created:
-                user.set_password(DEMO_PASSWORD)
-                user.is_staff = group_name == roles.ADMINISTRATORS
-                user.save()
-            user.groups.set([Group.objects.get(name=group_name)])
-            self.stdout.write(f"{'created' if created else 'kept'} {username} ({group_name})")
+            self._user(user_model, username, group_name, full_name)
+        username, group_name, full_name, extensions = TEAM_USER
+        user = self._user(user_model, username, group_name, full_name)
+        user.extensions = canonical_extensions(extensions)
+        user.save(update_fields=["extensions"])
         self._retention_policy_awaiting_approval()
         from qa.demo import seed_qa_demo
 
@@ -69,3 +69,16 @@ class Command(BaseCommand):
             reason="Demonstração: contrato do assinante 12 pede 30 dias.",
         )
         self.stdout.write("asked a retention policy (30 days, subscriber 12): admin2 approves")
+
+    def _user(self, user_model: Any, username: str, group_name: str, full_name: str) -> Any:
+        first, _, last = full_name.partition(" ")
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.is_staff = group_name == roles.ADMINISTRATORS
+            user.save()
+        user.groups.set([Group.objects.get(name=group_name)])
+        self.stdout.write(f"{'created' if created else 'kept'} {username} ({group_name})")
+        return user
