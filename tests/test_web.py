@@ -136,6 +136,10 @@ def test_seed_demo_creates_one_user_per_role_and_is_repeatable(client: Client) -
     waiting = RetentionPolicy.objects.get()  # asked once, kept on the second seed
     assert waiting.status == RetentionPolicy.Status.PENDING
     assert waiting.requested_by.username == "admin"
+    team = get_user_model().objects.get(username="equipe")
+    assert list(team.groups.values_list("name", flat=True)) == [roles.SUPERVISORS]
+    assert team.extensions == "2003, 4101-4110"  # a team supervisor of the simulator's data
+    assert client.login(username="equipe", password="vono-demo")
 
 
 def test_only_the_client_module_imports_requests() -> None:
