@@ -11,7 +11,14 @@ admin.site.unregister(Group)
 
 @admin.register(User)
 class UserAdmin(ReadOnlyAdmin):
-    list_display = ("username", "first_name", "last_name", "customer_id", "is_active")
+    list_display = (
+        "username",
+        "first_name",
+        "last_name",
+        "customer_id",
+        "extensions",
+        "is_active",
+    )
     list_filter = ("groups", "is_active")
     search_fields = ("username", "first_name", "last_name")
     exclude = ("password",)

@@ -71,7 +71,12 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     access.check_requested_scope(request)
     scope = access.scope_of(request.user)
     form = RecordingFilterForm(request.GET, scope=scope)
-    context: dict[str, Any] = {"form": form, "page": None, "error": None}
+    context: dict[str, Any] = {
+        "form": form,
+        "page": None,
+        "error": None,
+        "scope_extensions": scope.extensions_text,
+    }
     if form.is_valid():
         search = form.search()
         start = (form.page_number - 1) * form.page_size
