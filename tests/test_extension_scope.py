@@ -413,3 +413,57 @@ def test_user_history_for_an_extension_manager(
     assert page.status_code == 200
     assert [e.action for e in page.context["history"]] == ["user_changed"]
     assert client.get(f"/access/users/{stranger.pk}/").status_code == 404
+
+
+def test_the_delete_all_page_counts_the_team_from_the_index(
+    calls: dict[str, int], sim: SimulatorProcess
+) -> None:
+    client = _client(_user("extensions", role="Supervisores"))
+    before = _upstream_calls(sim)
+    page = client.get(f"/deletions/new?all=1&{_today(calls)}")
+    assert page.status_code == 200
+    assert page.context["preview"].count == 3
+    assert _upstream_calls(sim) == before
+    response = client.post(
+        "/deletions/new",
+        {"all": "1", "reason": "LGPD", **dict(q.split("=") for q in _today(calls).split("&"))},
+    )
+    assert response.status_code == 302
+    deletion = DeletionRequest.objects.get()
+    assert set(deletion.filters["ids"]) == _expected(calls, "extensions")
+    assert deletion.filters["resolved_from"]["date_ini"] == sync.today_local().isoformat()
+    assert _upstream_calls(sim) == before
+
+
+@pytest.mark.parametrize(
+    "times",
+    [(None, None), ("00:00:02", "00:00:03"), ("00:00:03", None), ("09:00:00", "18:30:00")],
+)
+def test_the_index_page_shape_matches_the_upstream_page(
+    calls: dict[str, int], sim: SimulatorProcess, times: tuple[str | None, str | None]
+) -> None:
+    """The same filter, listed by the upstream and by the index (no scope limit): the same
+    rows, totals and order, so a team's list reads like everyone else's."""
+    import dataclasses
+    import datetime as dt
+
+    start, end = (dt.time.fromisoformat(t) if t else None for t in times)
+    filters = dataclasses.replace(sim_filters(), time_ini=start, time_end=end)
+    live = vono_client().list_window(filters, start=0, count=100)
+    indexed = selectors.filtered_page(filters, Scope(), start=0, count=100)
+    assert [r.record_id for r in indexed.recordings] == [
+        r.record_id for r in live.recordings if r.record_id != calls["unindexed"]
+    ]
+    unindexed = int(any(r.record_id == calls["unindexed"] for r in live.recordings))
+    assert indexed.total_records == live.total_records - unindexed
+    if not indexed.recordings:
+        return
+    assert indexed.recordings[0] == next(
+        r for r in live.recordings if r.record_id == indexed.recordings[0].record_id
+    )
+
+
+def vono_client() -> Any:
+    from recordings import vono
+
+    return vono.get_client()
