@@ -67,7 +67,7 @@ class DeletionRequest(models.Model):
     customer_id = models.PositiveIntegerField(_("assinante"), null=True, blank=True)
     # The requester's extension set (recordings.scope, canonical text); empty: none. Only
     # approvers whose scope covers it see or decide the request.
-    extensions = models.TextField(_("ramais"), blank=True, default="")
+    extensions = models.TextField(_("ramais"), blank=True, default="", db_default="")
     filters = models.JSONField(_("filtro"), default=dict, blank=True)
     snapshot = models.JSONField(_("dados no momento do pedido"), default=dict)
     expires_at = models.DateTimeField(_("expira em"))

@@ -23,6 +23,7 @@ class User(AbstractUser):
         _("ramais"),
         blank=True,
         default="",
+        db_default="",  # rows written by raw SQL (a restore, a DBA) are unlimited by extension
         help_text=_(
             "Se preenchido, o usuário só vê as chamadas com origem ou destino nestes ramais "
             "(ex.: 4101-4120, 2003)."
