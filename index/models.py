@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -58,6 +59,10 @@ class IndexedRecording(models.Model):
             models.Index(fields=["size", "record_id"], name="index_rec_size"),
             # Per-day coverage counts and the sync's "what did this read not see".
             models.Index(fields=["call_day", "last_seen"], name="index_rec_day_seen"),
+            # A team's scope compares each end of the call, lower-cased, to its ranges
+            # (index.selectors.scope_q): ranges and equality served by these.
+            models.Index(Lower("source"), name="index_rec_source_lower"),
+            models.Index(Lower("destination"), name="index_rec_dest_lower"),
         ]
         # The GIN index on ``number_grams`` is created by migration 0003, on PostgreSQL only:
         # SQLite has no GIN and falls back to a scan with LIKE at demo scale.
