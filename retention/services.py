@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -77,13 +78,17 @@ class WrongState(RetentionError):
 def visible_policies(user: User) -> QuerySet[RetentionPolicy]:
     """Every policy for an unscoped manager; a scoped one sees their subscriber's."""
     policies = RetentionPolicy.objects.select_related("requested_by", "decided_by")
-    scope = access.scope_of(user)
+    if access.scope_of(user).extensions is not None:
+        return policies.none()  # retention is subscriber-wide: beyond any team's extensions
+    scope = _subscriber(user)
     return policies if scope is None else policies.filter(customer_id=scope)
 
 
 def visible_holds(user: User) -> QuerySet[LegalHold]:
     holds = LegalHold.objects.select_related("placed_by", "lift_requested_by", "lifted_by")
-    scope = access.scope_of(user)
+    if access.scope_of(user).extensions is not None:
+        return holds.none()
+    scope = _subscriber(user)
     return holds if scope is None else holds.filter(customer_id=scope)
 
 
@@ -144,8 +149,30 @@ def _require(actor: User) -> None:
         raise NotAllowed(_("Você não pode gerir a retenção."))
 
 
+def may_manage(user: Any) -> bool:
+    """Whether ``user`` may use the retention pages: the permission, and no extension scope
+    (a policy or a hold is subscriber-wide, so even its preview counts would reach beyond a
+    team's calls). Raises PermissionDenied (403) for a signed-in user who may not."""
+    if not user.is_authenticated:
+        return False
+    if not user.has_perm(PERMISSION) or access.scope_of(user).extensions is not None:
+        raise PermissionDenied
+    return True
+
+
+def _subscriber(user: User) -> int | None:
+    """The one subscriber ``user`` is limited to (None: all). Retention deletes whole days of
+    a subscriber, so a user limited to extensions manages none of it."""
+    scope = access.scope_of(user)
+    if scope.extensions is not None:
+        raise NotAllowed(
+            _("Quem vê só alguns ramais não gere a retenção: ela vale para o assinante todo.")
+        )
+    return scope.customer_id
+
+
 def _scope_for(actor: User, customer_id: int | None) -> int | None:
-    scope = access.scope_of(actor)
+    scope = _subscriber(actor)
     if scope is not None:
         if customer_id not in (None, scope):
             raise NotAllowed(_("Este assinante não é o seu."))
@@ -225,7 +252,7 @@ def _move(obj: RetentionPolicy | LegalHold, status: str, **fields: Any) -> None:
 
 
 def _check_scope(customer_id: int | None, actor: User) -> None:
-    scope = access.scope_of(actor)
+    scope = _subscriber(actor)
     if scope is not None and customer_id != scope:
         raise NotAllowed(_("Isto é de outro assinante."))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required, user_passes_test
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from retention.models import SAC_MINIMUM_DAYS, LegalHold, RetentionPolicy
 from vonoportal.http import AuthedRequest
 
 PERMISSION = retention.PERMISSION
-manager_only = permission_required(PERMISSION, raise_exception=True)
+manager_only = user_passes_test(retention.may_manage)  # anonymous: sign in; others: 403
 
 
 def _first_error(request: AuthedRequest, form: Any) -> HttpResponse:
@@ -64,7 +64,7 @@ def retention_home(request: AuthedRequest) -> HttpResponse:
 
 
 def _run_scope(request: AuthedRequest) -> dict[str, Any]:
-    scope = access.scope_of(request.user)
+    scope = access.scope_of(request.user).customer_id
     return {} if scope is None else {"customer_id": scope}
 
 
@@ -73,7 +73,7 @@ def _run_scope(request: AuthedRequest) -> dict[str, Any]:
 @manager_only
 def retention_policy_new(request: AuthedRequest) -> HttpResponse:
     """Ask for a policy: GET shows what it would delete (preview, warning), POST asks."""
-    scope = access.scope_of(request.user)
+    scope = access.scope_of(request.user).customer_id
     data = request.POST if request.method == "POST" else request.GET
     form = PolicyForm(data if data else None, initial={"customer_id": scope})
     context: dict[str, Any] = {"form": form, "scope": scope, "sac_minimum": SAC_MINIMUM_DAYS}
@@ -211,7 +211,7 @@ def retention_policy_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 @manager_only
 def retention_hold_new(request: AuthedRequest) -> HttpResponse:
-    scope = access.scope_of(request.user)
+    scope = access.scope_of(request.user).customer_id
     form = HoldForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form, "scope": scope}
     if request.method == "POST":

@@ -467,3 +467,21 @@ def vono_client() -> Any:
     from recordings import vono
 
     return vono.get_client()
+
+
+# --- retention: subscriber-wide, so no team manages it -----------------------------------
+
+
+@pytest.mark.parametrize("kind", ["extensions", "both"])
+def test_a_team_administrator_has_no_retention_pages(sim: SimulatorProcess, kind: str) -> None:
+    from retention import services as retention
+
+    team_admin = _user(kind)
+    assert team_admin.has_perm("retention.manage_retention")
+    client = _client(team_admin)
+    for path in ("/retention/", "/retention/policies/new?days=30", "/retention/holds/new"):
+        assert client.get(path).status_code == 403, path
+    with pytest.raises(retention.NotAllowed):
+        retention.policy_request(actor=team_admin, days=30, customer_id=21, reason="x")
+    assert not retention.visible_policies(team_admin).exists()
+    assert _client(_user("subscriber", name="sub_admin")).get("/retention/").status_code == 200

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deletions", "0004_plainer_labels"),
+        ("deletions", "0005_retention_kind_held_outcome"),
     ]
 
     operations = [
