@@ -149,13 +149,23 @@ def _require(actor: User) -> None:
         raise NotAllowed(_("Você não pode gerir a retenção."))
 
 
-def may_manage(user: Any) -> bool:
+def can_manage(user: Any) -> bool:
     """Whether ``user`` may use the retention pages: the permission, and no extension scope
     (a policy or a hold is subscriber-wide, so even its preview counts would reach beyond a
-    team's calls). Raises PermissionDenied (403) for a signed-in user who may not."""
+    team's calls)."""
+    return bool(
+        user.is_authenticated
+        and user.has_perm(PERMISSION)
+        and access.scope_of(user).extensions is None
+    )
+
+
+def may_manage(user: Any) -> bool:
+    """``can_manage`` for a view's decorator: False sends an anonymous user to sign in; a
+    signed-in user who may not gets PermissionDenied (403)."""
     if not user.is_authenticated:
         return False
-    if not user.has_perm(PERMISSION) or access.scope_of(user).extensions is not None:
+    if not can_manage(user):
         raise PermissionDenied
     return True
 

@@ -485,3 +485,10 @@ def test_a_team_administrator_has_no_retention_pages(sim: SimulatorProcess, kind
         retention.policy_request(actor=team_admin, days=30, customer_id=21, reason="x")
     assert not retention.visible_policies(team_admin).exists()
     assert _client(_user("subscriber", name="sub_admin")).get("/retention/").status_code == 200
+
+
+def test_a_team_administrator_is_not_offered_the_retention_link(sim: SimulatorProcess) -> None:
+    page = _client(_user("extensions")).get("/recordings/?date_ini=&date_end=")
+    assert 'href="/retention/"' not in page.content.decode()
+    wide = _client(_user("none")).get("/deletions/")
+    assert 'href="/retention/"' in wide.content.decode()
