@@ -324,6 +324,13 @@ def test_a_team_deletion_by_filter_is_its_ids_and_only_covering_approvers_decide
     assert deletions.deletion_request_execute(deletion_id=deletion.pk) == "done"
     gone = {int(k) for k in sim.stats()["deleted"]}
     assert gone == _expected(calls, "extensions")
+    # Every step of the request is in the covering lead's audit log, the worker's included.
+    steps = {e.action for e in _client(team_lead).get("/audit/").context["page"]}
+    assert {"deletion_requested", "deletion_approved", "deletion_finished"} <= steps
+    assert not {e.action for e in _client(other_team).get("/audit/").context["page"]} & {
+        "deletion_requested",
+        "deletion_finished",
+    }
     # The team's detail page tells the recording was deleted; a wider user's too.
     assert _client(team).get(f"/recordings/{calls['team_out']}/").status_code == 410
     assert _client(_user("none")).get(f"/recordings/{calls['team_out']}/").status_code == 410
@@ -492,3 +499,15 @@ def test_a_team_administrator_is_not_offered_the_retention_link(sim: SimulatorPr
     assert 'href="/retention/"' not in page.content.decode()
     wide = _client(_user("none")).get("/deletions/")
     assert 'href="/retention/"' in wide.content.decode()
+
+
+def test_an_auditor_of_both_kinds_reads_the_team_of_their_subscriber(
+    calls: dict[str, int], sim: SimulatorProcess
+) -> None:
+    member_21 = make_user("m21", "Supervisores", customer_id=21, extensions="7705")
+    member_any = make_user("many", "Supervisores", extensions="7705")  # every subscriber
+    for user in (member_21, member_any):
+        _client(user).get(f"/recordings/?{_today(calls)}")
+    lead = make_user("lead21", "Administradores", customer_id=21, extensions="7701-7799")
+    page = _client(lead).get("/audit/?action=search")
+    assert {e.actor_username for e in page.context["page"]} == {"m21"}
