@@ -473,10 +473,7 @@ def test_the_index_page_shape_matches_the_upstream_page(
     start, end = (dt.time.fromisoformat(t) if t else None for t in times)
     filters = dataclasses.replace(sim_filters(), time_ini=start, time_end=end)
     live = vono_client().list_window(filters, start=0, count=100)
-    from recordings import listing
-
-    rows = listing.rows(listing.ListSearch(filters=filters), scope=Scope())
-    indexed = selectors.page_of(rows, start=0, count=100)
+    indexed = selectors.filtered_page(filters, Scope(), start=0, count=100)
     assert [r.record_id for r in indexed.recordings] == [
         r.record_id for r in live.recordings if r.record_id != calls["unindexed"]
     ]
@@ -530,3 +527,30 @@ def test_an_auditor_of_both_kinds_reads_the_team_of_their_subscriber(
     lead = make_user("lead21", "Administradores", customer_id=21, extensions="7701-7799")
     page = _client(lead).get("/audit/?action=search")
     assert {e.actor_username for e in page.context["page"]} == {"m21"}
+
+
+# --- QA: its samples, the list's evaluation filter and its reports follow the scope ----
+
+
+def test_qa_samples_and_the_evaluation_list_keep_to_the_team(
+    calls: dict[str, int], sim: SimulatorProcess
+) -> None:
+    from django.db.models import Q
+
+    from qa import selectors as qa_selectors
+    from qa import services as qa_services
+
+    team = access.scope_of(_user("extensions"))
+    today = sync.today_local()
+    sampled = qa_services.sample_per_extension(
+        scope=team, date_ini=today, date_end=today, per_extension=5
+    )
+    assert {c.record_id for c in sampled} == _listed(calls, "extensions", from_index=True)
+    before = _upstream_calls(sim)
+    from_filter = qa_services.sample_from_filter(sim_filters(), scope=team)
+    assert {c.record_id for c in from_filter} == _listed(calls, "extensions", from_index=True)
+    assert _upstream_calls(sim) == before  # a team's sample is the index's, as its list
+    page = qa_selectors.index_page(sim_filters(), Q(), scope=team, start=0, count=100)
+    assert {r.record_id for r in page.recordings} == _listed(calls, "extensions", from_index=True)
+    evaluations = qa_selectors.submitted_in(scope=team, date_ini=None, date_end=None)
+    assert "LOWER" in str(evaluations.query).upper()  # the agent's extension is compared

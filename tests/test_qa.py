@@ -490,3 +490,35 @@ def test_the_recordings_list_filters_by_evaluation_and_score_from_the_index(
     assert client.get("/recordings/?score_min=101").status_code == 400
     assert client.get("/recordings/?score_min=50&score_max=10").status_code == 400
     assert client.get("/recordings/?evaluation=talvez").status_code == 400
+
+
+def test_reports_of_a_team_hold_only_its_extensions_agents(
+    client: Client, sim: SimulatorProcess, reviewer: Any, published: Any
+) -> None:
+    """Issue 11's team scope: a supervisor limited to extensions reads the averages of
+    their own agents only (the evaluation keeps the agent's extension)."""
+    first = _recording(sim, customer=12, nth=0)
+    agent = services.extension_of(first.source, first.destination)
+    second = next(
+        r
+        for r in (_recording(sim, customer=12, nth=n) for n in range(1, 20))
+        if services.extension_of(r.source, r.destination) != agent
+    )
+    extensions = {}
+    for recording in (first, second):
+        evaluation = services.evaluation_start(actor=reviewer, recording=recording, form=published)
+        services.evaluation_save(
+            request=None,
+            actor=reviewer,
+            evaluation=evaluation,
+            answers=_answers(evaluation, "yes", "yes", "6"),
+            submit=True,
+        )
+        evaluation.refresh_from_db()
+        extensions[recording.record_id] = evaluation.extension
+    team_extension = extensions[first.record_id]
+    assert team_extension and team_extension != extensions[second.record_id]
+    client.force_login(make_user("team-sup", "Supervisores", extensions=team_extension))
+    rows = client.get("/qa/reports/?date_ini=&date_end=").context["by_extension"]
+    assert {r.extension for r in rows} == {team_extension}
+    assert sum(r.count for r in rows) == 1
