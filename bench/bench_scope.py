@@ -1,5 +1,5 @@
 """A team's list from the index, on PostgreSQL: with and without the lower(source) and
-lower(destination) indexes (index/migrations/0003), side by side in the same run.
+lower(destination) indexes (index/migrations/0004), side by side in the same run.
 
 BENCH_ROWS synthetic recordings (default 1,000,000; half outbound from an extension 1000-9999,
 half inbound to one) are loaded with one INSERT ... SELECT generate_series; then, for a team

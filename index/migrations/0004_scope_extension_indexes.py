@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("index", "0002_trigram_search"),
+        ("index", "0003_number_grams"),
     ]
 
     operations = [
