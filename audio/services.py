@@ -124,8 +124,14 @@ def zip_by_ids(*, user: User, ids: list[int]) -> ZipSelection:
         raise ZipRefused(_("Selecione ao menos uma gravação."))
     if len(wanted) > int(settings.ZIP_MAX_FILES):
         raise _too_many(len(wanted))
+    scope = access.scope_of(user)
+    if scope.extensions is not None:  # a team's: decided by the index, before any upstream call
+        visible = index_selectors.visible_ids(scope, wanted)
+        hidden = [i for i in wanted if i not in visible]
+        if hidden:
+            raise ZipNotVisible(hidden[0])
     found = vono.get_client().get_recordings(
-        wanted, customer_id=access.scope_of(user), concurrency=settings.VONO_LOOKUP_CONCURRENCY
+        wanted, customer_id=scope.customer_id, concurrency=settings.VONO_LOOKUP_CONCURRENCY
     )
     missing = [i for i in wanted if i not in found]
     if missing:

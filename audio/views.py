@@ -246,7 +246,7 @@ def _zip_response(
     )
     body = archive.ArchiveBody(
         selection.recordings,
-        customer_id=access.scope_of(request.user),
+        customer_id=access.scope_of(request.user).customer_id,
         manifest=manifest,
         max_bytes=services.zip_max_bytes(),
         slot=slot,

@@ -554,3 +554,38 @@ def test_qa_samples_and_the_evaluation_list_keep_to_the_team(
     assert {r.record_id for r in page.recordings} == _listed(calls, "extensions", from_index=True)
     evaluations = qa_selectors.submitted_in(scope=team, date_ini=None, date_end=None)
     assert "LOWER" in str(evaluations.query).upper()  # the agent's extension is compared
+
+
+# --- the bulk ZIP ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+def test_the_zip_of_a_filter_holds_exactly_the_scope(
+    calls: dict[str, int], sim: SimulatorProcess, kind: str
+) -> None:
+    import zipfile
+
+    client = _client(_user(kind))
+    before = sim.stats()["requests"].get("list", 0)
+    response = client.get(f"/recordings/download.zip?{_today(calls)}")
+    assert response.status_code == 200, response.content[:300]
+    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    names = zipfile.ZipFile(io.BytesIO(body)).namelist()
+    zipped = {int(n.rsplit("_", 1)[1].split(".")[0]) for n in names if n.endswith(".mp3")}
+    from_index = kind in ("extensions", "both")
+    assert zipped & {calls[n] for n in CALLS} == _listed(calls, kind, from_index=from_index)
+    if from_index:
+        assert zipped == _listed(calls, kind, from_index=True)
+        assert sim.stats()["requests"].get("list", 0) == before  # chosen by the index
+
+
+@pytest.mark.parametrize("kind", ["extensions", "both"])
+def test_a_zip_naming_a_hidden_id_is_404_before_the_upstream(
+    calls: dict[str, int], sim: SimulatorProcess, kind: str
+) -> None:
+    client = _client(_user(kind))
+    before = _upstream_calls(sim)
+    hidden = sorted(_hidden(calls, kind))[0]
+    response = client.post("/recordings/download.zip", {"ids": [calls["team_in"], hidden]})
+    assert response.status_code == 404
+    assert _upstream_calls(sim) == before
