@@ -18,6 +18,7 @@ from deletions.models import DeletionItem, DeletionRequest
 from index import numbers, selectors, sync
 from index.models import DayCoverage, SyncState
 from recordings import forms
+from recordings.scope import Scope
 from tests.conftest import make_user
 from tests.simulator import SimulatorProcess
 
@@ -576,7 +577,7 @@ def test_a_resolved_request_goes_stale_when_an_id_vanished_upstream(
     supervisor: Any, indexed: SimulatorProcess, approvers: Any
 ) -> None:
     call = _a_mobile_call(indexed)
-    search = forms.RecordingFilterForm(_query({"number": call["mobile"][2:]}), scope=None)
+    search = forms.RecordingFilterForm(_query({"number": call["mobile"][2:]}), scope=Scope())
     assert search.is_valid()
     deletion = deletions.deletion_request_create(
         actor=supervisor, reason="LGPD", search=search.search()
@@ -616,15 +617,14 @@ def _query(data: dict[str, str]) -> Any:
 def test_a_scope_the_upstream_cannot_apply_is_never_listed_live(sim: SimulatorProcess) -> None:
     """A team's extension set (issue 11's scope by extension): Vono cannot filter by it, so
     even a date-only search over a window not indexed is the index's, said to be partial."""
-    from types import SimpleNamespace
-
     from recordings import listing
+    from recordings.scope import parse_extensions
 
-    form = forms.RecordingFilterForm(_query({}), scope=None)
+    form = forms.RecordingFilterForm(_query({}), scope=Scope())
     assert form.is_valid()
     search = form.search()
-    assert listing.plan(search, None).source == "live"  # nothing indexed yet
-    team = SimpleNamespace(customer_id=None, extensions="4101-4120")
+    assert listing.plan(search, Scope()).source == "live"  # nothing indexed yet
+    team = Scope(None, parse_extensions("4101-4120"))
     plan = listing.plan(search, team)
     assert plan.source == "index" and plan.partial
-    assert listing.needs_index(search, team) and not listing.needs_index(search, 21)
+    assert listing.needs_index(search, team) and not listing.needs_index(search, Scope(21))
