@@ -104,7 +104,7 @@ def sim(port: int, path: str, data: dict[str, object] | None = None) -> dict[str
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"{}")  # type: ignore[no-any-return]
+        return json.loads(response.read() or b"{}")
 
 
 def main() -> None:

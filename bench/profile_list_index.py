@@ -86,14 +86,10 @@ def main() -> None:
     rows = listing.rows(search, scope=None)
     from index import selectors
 
-    page = selectors.page_of(rows, start=0, count=100)
     phases = {
         "listing.plan (coverage + sync state)": ms(lambda: listing.plan(search, None)),
         "page_of: totals + 100 rows": ms(lambda: selectors.page_of(rows, start=0, count=100)),
         "100 rows alone": ms(lambda: list(rows[:100])),
-        "as_recording x100 (no I/O)": ms(
-            lambda: [selectors.as_recording(r) for r in page.recordings and rows[:0]]
-        ),
         "whole request (Django test client)": ms(lambda: client.get(url)),
     }
     width = max(map(len, phases))
