@@ -67,6 +67,7 @@ def portal(
     env = {
         **os.environ,
         "SECRET_KEY": secrets.token_urlsafe(40),
+        "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),  # required unless DEBUG
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3"),

@@ -59,10 +59,15 @@ def search(
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")
     rows = IndexedRecording.objects.filter(gone_at__isnull=True).filter(scope_q(scope))
+    # The window's days (São Paulo's, as call_day holds them) as moments: the date order's
+    # index then starts at the window's end instead of walking every later call (a day three
+    # weeks back read 220,000 rows for its first page at 1,000,000 rows). Not call_day as
+    # well: the planner takes the two for independent and misjudges the rows (bench/README.md).
     if date_ini is not None:
-        rows = rows.filter(call_day__gte=date_ini)
+        rows = rows.filter(calldate__gte=dt.datetime.combine(date_ini, dt.time(), SAO_PAULO))
     if date_end is not None:
-        rows = rows.filter(call_day__lte=date_end)
+        after = dt.datetime.combine(date_end + dt.timedelta(days=1), dt.time(), SAO_PAULO)
+        rows = rows.filter(calldate__lt=after)
     if duration_min is not None:
         rows = rows.filter(duration__gte=duration_min)
     if duration_max is not None:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from audit import services as audit
 from audit.models import AuditEvent
 from deletions.models import DeletionItem
+from index import selectors as index_selectors
 from index.models import IndexedRecording
 from index.numbers import normalise
 from recordings import access
@@ -108,13 +109,7 @@ def involving(number: str, *, scope: Any) -> QuerySet[IndexedRecording]:
 def _within(rows: QuerySet[IndexedRecording], scope: Any) -> QuerySet[IndexedRecording]:
     """``rows`` within what ``recordings.access.scope_of`` says a user may see: a subscriber
     id, or a scope object (subscriber and extension set) that the index reads itself."""
-    if scope is None:
-        return rows
-    if isinstance(scope, int):
-        return rows.filter(customer_id=scope)
-    from index.selectors import scope_q  # type: ignore[attr-defined,unused-ignore]
-
-    return rows.filter(scope_q(scope))
+    return rows.filter(index_selectors.scope_q(scope))
 
 
 def access_report(*, user: User, number: str) -> AccessReport:

@@ -153,6 +153,25 @@ def test_filters_combine_with_dates(db: None) -> None:
     assert _ids(number="4101", date_ini=dt.date(2026, 11, 21)) == [11]
 
 
+def test_a_day_starts_at_midnight_in_sao_paulo(db: None) -> None:
+    """The window is bounded by moments (the date order's index): midnight belongs to the
+    day it starts, for a window of one day and for an open end alike."""
+    midnight = dt.datetime(2026, 11, 21, 0, 0, 0, tzinfo=SP)
+    sync.upsert_page(
+        [
+            _recording(20, source="4101", destination="4115", when=midnight),
+            _recording(
+                21, source="4101", destination="4115", when=midnight - dt.timedelta(seconds=1)
+            ),
+        ],
+        timezone.now(),
+    )
+    one_day = {"date_ini": dt.date(2026, 11, 21), "date_end": dt.date(2026, 11, 21)}
+    assert _ids(**one_day) == [20]
+    assert _ids(date_end=dt.date(2026, 11, 20)) == [21]
+    assert _ids(date_ini=dt.date(2026, 11, 21)) == [20]
+
+
 def test_gone_recordings_are_not_ids(calls: dict[str, int]) -> None:
     IndexedRecording.objects.filter(record_id=1).update(
         gone_at=timezone.now(), gone_how=IndexedRecording.GoneHow.VANISHED
