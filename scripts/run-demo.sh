@@ -80,6 +80,7 @@ cat <<TXT
     access2      Gestores de acesso (a second access manager)
     dpo          Encarregado de dados (DPO): the LGPD access report
     equipe       Supervisores, only the calls of extensions 2003, 4101-4110
+    coord        Coordenadores de QA: scorecards, review queues, QA reports
 
   A background worker carries out approved deletions and keeps the recording
   index in step with the simulator (progress at http://127.0.0.1:$PORT/index/, as admin).
