@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
@@ -193,20 +193,21 @@ def _rollups_serve(filters: ReportFilter, scope: Any) -> bool:
     )
 
 
-class _Figures:
-    """The aggregated rows every chart is drawn from, whichever table they are counted on."""
+class _Figures(Protocol):
+    """The aggregated rows every chart is drawn from, whichever table they are counted on
+    (the index itself, or the PostgreSQL rollups)."""
 
     def per_day(self) -> list[dict[str, Any]]:  # call_day, customer_id, calls, seconds, bytes
-        raise NotImplementedError
+        ...
 
     def hour_cells(self) -> list[dict[str, Any]]:  # weekday, hour, calls
-        raise NotImplementedError
+        ...
 
     def duration_counts(self) -> dict[int, int]:  # class number -> calls
-        raise NotImplementedError
+        ...
 
     def extensions(self, order: str) -> list[dict[str, Any]]:  # extension, calls, seconds
-        raise NotImplementedError
+        ...
 
 
 class _IndexFigures(_Figures):
