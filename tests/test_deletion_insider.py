@@ -288,15 +288,26 @@ def test_ask_again_refills_a_whole_filter_request(
 
     from recordings import vono
 
-    day = timezone.localdate() - dt.timedelta(days=3)
+    # A day and hours holding at least two of subscriber 7's calls: the simulator's calls
+    # are drawn relative to today, so fixed hours can hold none.
+    first = timezone.localdate() - dt.timedelta(days=9)
+    last = timezone.localdate() - dt.timedelta(days=3)
+    calls: dict[str, list[dt.time]] = {}
+    for row in sim.list(f"date_ini={first}&date_end={last}&limit=500", path="/7")["data"]:
+        stamp = dt.datetime.fromisoformat(row["calldate"])
+        calls.setdefault(stamp.date().isoformat(), []).append(stamp.time())
+    when, times = next((d, sorted(t)) for d, t in sorted(calls.items()) if len(t) >= 2)
+    day = dt.date.fromisoformat(when)
+    hours = dt.time(times[0].hour), dt.time(times[-1].hour, 59, 59)
     filters = vono.RecordingFilter(
-        date_ini=day, date_end=day, time_ini=dt.time(9), time_end=dt.time(12), customer_id=7
+        date_ini=day, date_end=day, time_ini=hours[0], time_end=hours[1], customer_id=7
     )
     deletion = deletions.deletion_request_create(
         actor=people["supervisor"], reason="fim do contrato", filters=filters
     )
     one = sim.list(
-        f"date_ini={day}&date_end={day}&time_ini=09:00:00&time_end=12:00:00&limit=1", path="/7"
+        f"date_ini={day}&date_end={day}&time_ini={hours[0]}&time_end={hours[1]}&limit=1",
+        path="/7",
     )["data"][0]["record_id"]
     sim.get(f"type=id&ids[]={one}", method="DELETE")
     with pytest.raises(deletions.CountChanged):
