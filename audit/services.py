@@ -8,8 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -69,12 +69,14 @@ def record_event(
     )
     with transaction.atomic():
         # The UPDATE takes the head row's lock (and SQLite's write lock) before the read.
-        if not AuditChainHead.objects.filter(pk=1).update(seq=F("seq")):
+        head = _lock_head()
+        if head is None:
             _create_head()
-            AuditChainHead.objects.filter(pk=1).update(seq=F("seq"))
-        head = AuditChainHead.objects.get(pk=1)
-        event.seq = head.seq + 1
-        event.prev_hash = head.hash
+            head = _lock_head()
+        if head is None:
+            raise RuntimeError("the audit chain's head row could not be created")
+        event.seq = head[0] + 1
+        event.prev_hash = head[1]
         event.hash = chain.event_mac(event)
         event.save()
         AuditChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
@@ -145,6 +147,16 @@ def _within_extensions(scope: Scope) -> Q:
 
 def _set(text: str) -> ExtensionSet | None:
     return Scope.of(None, text).extensions
+
+
+def _lock_head() -> tuple[int, str] | None:
+    """The chain head's (seq, hash), its row locked until the transaction ends: one
+    statement, where an UPDATE and a SELECT would be two round trips on every event."""
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET seq = seq WHERE id = 1 RETURNING seq, hash")  # noqa: S608
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def _create_head() -> None:

@@ -30,6 +30,7 @@ from index import selectors
 from index.models import IndexedRecording
 from index.selectors import WindowCoverage
 from recordings import vono
+from reports import selectors as report_selectors
 
 DEFAULT_SORT = selectors.DEFAULT_SORT
 
@@ -171,10 +172,38 @@ def list_page(search: ListSearch, *, scope: Any, start: int, count: int) -> Answ
     """
     chosen = plan(search, scope)
     if chosen.source == Source.INDEX:
-        page = selectors.page_of(rows(search, scope=scope), start=start, count=count)
+        page = selectors.page_of(
+            rows(search, scope=scope),
+            start=start,
+            count=count,
+            totals=_whole_day_totals(search, scope),
+        )
     else:
         page = vono.get_client().list_window(search.filters, start=start, count=count)
     return Answer(page, chosen)
+
+
+def _whole_day_totals(search: ListSearch, scope: Any) -> tuple[int, int, int] | None:
+    """The totals of a search of whole days by subscriber only, from the reports' rollups;
+    None for any other search (the rows are counted)."""
+    f = search.filters
+    narrowed = (
+        search.number
+        or search.extension
+        or search.duration_min is not None
+        or search.duration_max is not None
+        or search.evaluation is not None
+        or f.time_ini is not None
+        or f.time_end is not None
+        or f.id_record is not None
+    )
+    if narrowed or f.date_ini is None or not upstream_can_scope(scope):
+        return None
+    return report_selectors.whole_day_totals(
+        date_ini=f.date_ini,
+        date_end=f.date_end,
+        customers=(report_selectors.subscriber_of(scope), search.asked_customer),
+    )
 
 
 def index_recordings(search: ListSearch, *, scope: Any) -> Iterator[vono.Recording]:

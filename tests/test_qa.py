@@ -445,6 +445,35 @@ def test_the_recordings_list_shows_the_evaluation_column(
     assert 'data-score="93.33"' in response.content.decode()
 
 
+def test_the_list_column_averages_submitted_evaluations_only(
+    sim: SimulatorProcess, reviewer: Any, published: Any
+) -> None:
+    recording, other = _recording(sim, customer=12), _recording(sim, customer=12, nth=1)
+    second = make_user("qa2", "Revisores de QA")
+    third = make_user("qa3", "Revisores de QA")
+    for actor, values, submit in (
+        (reviewer, ("yes", "yes", "6"), True),
+        (second, ("no", "yes", "7"), True),
+        (third, ("yes", "yes", "10"), False),  # a draft counts for nothing
+    ):
+        evaluation = services.evaluation_start(actor=actor, recording=recording, form=published)
+        services.evaluation_save(
+            request=None,
+            actor=actor,
+            evaluation=evaluation,
+            answers=_answers(evaluation, *values),
+            submit=submit,
+        )
+    submitted = Evaluation.objects.filter(
+        record_id=recording.record_id, status=Evaluation.Status.SUBMITTED
+    ).values_list("score", flat=True)
+    assert len(submitted) == 2
+    mean = (sum(submitted, Decimal(0)) / 2).quantize(Decimal("0.01"))
+    scores = selectors.scores_by_record([recording.record_id, other.record_id, 999_999_999])
+    assert scores == {recording.record_id: mean}
+    assert selectors.scores_by_record([]) == {}
+
+
 def test_the_recordings_list_filters_by_evaluation_and_score_from_the_index(
     client: Client, sim: SimulatorProcess, reviewer: Any, published: Any
 ) -> None:
