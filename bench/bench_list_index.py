@@ -5,6 +5,8 @@ A signed-in supervisor GETs /recordings/ (100 rows a page) through gunicorn as i
 keep-alive connection:
 
 - ``index day``: one whole day (about 11,000 rows at this size) from the index;
+- ``index week``: ``/recordings/`` as it opens, the last 7 days (about 70,000 rows), 25 a
+  page;
 - ``index number``: a 5-7 digit fragment of a number, over the last 30 days, from the index;
 - ``live day``: the same URL as ``index day``, with the index made stale (its last sync an
   hour old), so ``listing.plan`` sends it to the simulator, which answers every list call
@@ -134,6 +136,8 @@ def main() -> None:
             start = rng.randrange(0, len(phone) - 5)
             fragments.append(phone[start : start + rng.randrange(5, 8)])
         day_path = f"/recordings/?date_ini={day:%Y-%m-%d}&date_end={day:%Y-%m-%d}&per_page=100"
+        # What a supervisor sees first: the last 7 days, 25 rows (the form's defaults).
+        week_path = "/recordings/"
         number_paths = [
             f"/recordings/?date_ini={first:%Y-%m-%d}&date_end={today:%Y-%m-%d}"
             f"&number={fragment}&per_page=100"
@@ -156,6 +160,7 @@ def main() -> None:
                 timed(port, headers, [day_path] * 5, False)
                 samples: dict[str, list[float]] = {
                     "index_day": [],
+                    "index_week": [],
                     "index_number": [],
                     "live_day": [],
                 }
@@ -166,6 +171,7 @@ def main() -> None:
                     set_fresh(db, dt.datetime.now(dt.UTC))
                     before = sim(sim_port, "/_sim/stats")
                     samples["index_day"] += timed(port, headers, [day_path] * BLOCK, True)
+                    samples["index_week"] += timed(port, headers, [week_path] * BLOCK, True)
                     samples["index_number"] += timed(
                         port, headers, number_paths[block * BLOCK : (block + 1) * BLOCK], True
                     )
