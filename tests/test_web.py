@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -113,7 +114,21 @@ def test_roles_module_matches_the_migrations() -> None:
 
 
 @pytest.mark.django_db
-def test_seed_demo_creates_one_user_per_role_and_is_repeatable(client: Client) -> None:
+def test_seed_demo_refuses_a_production_database(settings: Any) -> None:
+    from django.contrib.auth import get_user_model
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG=1"):
+        call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert not get_user_model().objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_one_user_per_role_and_is_repeatable(
+    client: Client, settings: Any
+) -> None:
+    settings.DEBUG = True  # a demo database (make run)
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     for username, role in [

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts import roles
 from recordings.scope import canonical_extensions
@@ -36,6 +37,13 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            # Every demo user's password is printed in the README: on a real database it
+            # would be a door anyone could open, an administrator's among them.
+            raise CommandError(
+                "seed_demo creates users whose password (vono-demo) is published: it runs "
+                "only with DEBUG=1, as make run sets it. Nothing was created."
+            )
         roles.ensure_groups()
         user_model = get_user_model()
         for username, group_name, full_name in DEMO_USERS:
