@@ -81,7 +81,9 @@ def portal(
     run = {"cwd": ROOT, "env": env, "check": True, "stdout": subprocess.DEVNULL}
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], **run)  # type: ignore[call-overload]
     subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], **run)  # type: ignore[call-overload]
-    subprocess.run([PYTHON, "manage.py", "seed_demo"], **run)  # type: ignore[call-overload]
+    # The demo users on a throwaway database: seed_demo runs only with DEBUG (the server not).
+    seed = {**run, "env": {**env, "DEBUG": "1"}}
+    subprocess.run([PYTHON, "manage.py", "seed_demo"], **seed)  # type: ignore[call-overload]
     process = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "gunicorn"),

@@ -61,7 +61,10 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         call_command("collectstatic", "--noinput", verbosity=0)
-        call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        from django.test.utils import override_settings
+
+        with override_settings(DEBUG=True):  # a throwaway database: the demo users
+            call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
         client = Client(HTTP_HOST="localhost")
         client.login(username="supervisor", password="vono-demo")
         url = "/recordings/?date_ini=&date_end=&per_page=100&page=3"
