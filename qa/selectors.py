@@ -53,10 +53,11 @@ def scores_by_record(record_ids: list[int]) -> dict[int, Decimal | None]:
     if not ids:
         return {}
     table = connection.ops.quote_name(Evaluation._meta.db_table)
+    params: list[object]
     if connection.vendor == "postgresql":
         among, params = "record_id = ANY(%s)", [ids]
     else:
-        among, params = f"record_id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+        among, params = f"record_id IN ({', '.join(['%s'] * len(ids))})", [*ids]
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT record_id, AVG(score) FROM {table} "  # noqa: S608 - names, not input
