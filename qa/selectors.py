@@ -7,6 +7,7 @@ import decimal
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import Avg, Count, Q, QuerySet, Sum
@@ -53,7 +54,7 @@ def scores_by_record(record_ids: list[int]) -> dict[int, Decimal | None]:
     if not ids:
         return {}
     table = connection.ops.quote_name(Evaluation._meta.db_table)
-    params: list[object]
+    params: list[Any]
     if connection.vendor == "postgresql":
         among, params = "record_id = ANY(%s)", [ids]
     else:
