@@ -573,17 +573,59 @@ def _check_can_request_lift(hold: LegalHold, actor: User) -> None:
 
 
 def _check_can_lift(hold: LegalHold, actor: User) -> None:
-    """Raise unless ``actor`` may agree to lift ``hold``: a second person, in scope."""
+    """Raise unless ``actor`` may agree to lift ``hold``: a second person, in scope, while
+    the request is fresh."""
     _require(actor)
     _check_scope(hold.customer_id, actor)
     if hold.status != HoldStatus.LIFT_PENDING:
         raise WrongState(_("Esta retenção não aguarda liberação."))
+    if _lift_overdue(hold):
+        raise Expired(_("Este pedido de liberação expirou sem aprovação: peça de novo."))
     if hold.lift_requested_by_id == actor.pk:
         raise FourEyes(_("Quem pede a liberação não pode aprová-la: outra pessoa precisa aprovar."))
     if not _lift_asked_as_the_row_says(hold):
         raise NotAllowed(
             _("O registro de auditoria não mostra este pedido de liberação: nada foi liberado.")
         )
+
+
+def _lift_overdue(hold: LegalHold) -> bool:
+    """A lift request waits as long as a deletion request (DELETION_REQUEST_TTL_HOURS): one
+    left for weeks would be agreed to by someone who no longer knows why it was asked."""
+    ttl = dt.timedelta(hours=settings.DELETION_REQUEST_TTL_HOURS)
+    return bool(
+        hold.status == HoldStatus.LIFT_PENDING
+        and hold.lift_requested_at is not None
+        and timezone.now() >= hold.lift_requested_at + ttl
+    )
+
+
+def _expire_lift_if_due(hold: LegalHold, request: HttpRequest | None) -> bool:
+    """Put an overdue lift request's hold back in force, as a refusal nobody made."""
+    if not _lift_overdue(hold):
+        return False
+    _move(hold, HoldStatus.ACTIVE, lift_requested_by=None, lift_requested_at=None, lift_reason="")
+    audit.record_event(
+        action=Action.HOLD_LIFT_REFUSED,
+        request=request,
+        customer_id=hold.customer_id,
+        outcome="expired",
+        details={"hold": hold.pk, "expired": True},
+    )
+    return True
+
+
+def hold_lifts_expire_due() -> int:
+    """Expire every lift request past its deadline; how many holds went back in force."""
+    ttl = dt.timedelta(hours=settings.DELETION_REQUEST_TTL_HOURS)
+    due = LegalHold.objects.filter(
+        status=HoldStatus.LIFT_PENDING, lift_requested_at__lte=timezone.now() - ttl
+    )
+    expired = 0
+    for hold_id in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            expired += _expire_lift_if_due(_locked_hold(hold_id), None)
+    return expired
 
 
 def _lift_asked_as_the_row_says(hold: LegalHold) -> bool:
@@ -598,11 +640,15 @@ def _lift_asked_as_the_row_says(hold: LegalHold) -> bool:
         .order_by("-seq")
         .first()
     )
+    # Its age as the keyed event says, not the row: a row's request time rewritten in the
+    # database would make an old request look fresh.
+    asked_since = timezone.now() - dt.timedelta(hours=settings.DELETION_REQUEST_TTL_HOURS)
     return bool(
         newest is not None
         and newest.action == Action.HOLD_LIFT_REQUESTED
         and newest.actor_id is not None
         and newest.actor_id == hold.lift_requested_by_id
+        and newest.created_at > asked_since
         and authentic(newest)
     )
 
@@ -643,6 +689,10 @@ def hold_lift_approve(
     request: HttpRequest | None = None,
 ) -> LegalHold:
     """A second person agrees: the hold no longer blocks deletions."""
+    with transaction.atomic():  # an overdue request is expired, committed, then refused
+        expired = _expire_lift_if_due(_locked_hold(hold_id), request)
+    if expired:
+        raise Expired(_("Este pedido de liberação expirou sem aprovação: peça de novo."))
     with transaction.atomic():
         hold = _locked_hold(hold_id)
         _check_can_lift(hold, actor)
@@ -762,6 +812,7 @@ def _snapshot(rows: Iterable[IndexedRecording], held: int) -> dict[str, Any]:
 def run_all(now: dt.datetime | None = None) -> list[DeletionRequest]:
     """One daily run: every policy in force hands its due recordings to the engine."""
     policies_expire_due()
+    hold_lifts_expire_due()
     started = []
     for policy_id in RetentionPolicy.objects.filter(status=PolicyStatus.ACTIVE).values_list(
         "pk", flat=True

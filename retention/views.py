@@ -37,6 +37,7 @@ def _first_error(request: AuthedRequest, form: Any) -> HttpResponse:
 @manager_only
 def retention_home(request: AuthedRequest) -> HttpResponse:
     retention.policies_expire_due()
+    retention.hold_lifts_expire_due()
     retention.ensure_scheduled()  # a first start, or a lost daily task
     policies = retention.visible_policies(request.user)
     in_force = [
@@ -263,6 +264,7 @@ def _hold_context(request: AuthedRequest, hold: LegalHold) -> dict[str, Any]:
 @login_required
 @manager_only
 def retention_hold_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    retention.hold_lifts_expire_due()
     return render(request, "retention/hold_detail.html", _hold_context(request, _hold(request, pk)))
 
 

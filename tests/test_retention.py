@@ -519,6 +519,72 @@ def test_lifting_a_hold_needs_a_second_person(
     assert _actions()[:3] == ["hold_placed", "hold_lift_requested", "hold_lifted"]
 
 
+def test_a_lift_request_left_waiting_expires_and_the_hold_stays_in_force(
+    people: dict[str, Any], sim: SimulatorProcess, client: Client, settings: Any
+) -> None:
+    record_id = sim.list("limit=1")["data"][0]["record_id"]
+    hold = _hold(people, record_ids=(record_id,))
+    retention.hold_lift_request(hold_id=hold.pk, actor=people["admin"], reason="acordo")
+    # Asked a day and a minute ago: as long as a deletion request may wait, and a minute.
+    asked = timezone.now() - dt.timedelta(hours=settings.DELETION_REQUEST_TTL_HOURS, minutes=1)
+    LegalHold.objects.filter(pk=hold.pk).update(lift_requested_at=asked)
+    hold.refresh_from_db()
+    assert not retention.can_lift(hold, people["admin2"])
+    with pytest.raises(retention.Expired):
+        retention.hold_lift_approve(hold_id=hold.pk, actor=people["admin2"], auth_age_seconds=FRESH)
+    hold.refresh_from_db()
+    assert hold.status == LegalHold.Status.ACTIVE and hold.lift_requested_by is None
+    expiry = AuditEvent.objects.order_by("seq").last()
+    assert expiry is not None
+    assert (expiry.action, expiry.outcome, expiry.actor) == ("hold_lift_refused", "expired", None)
+    with pytest.raises(deletions.Held):
+        deletions.deletion_request_create(actor=people["supervisor"], reason="x", ids=[record_id])
+    # Asked again, it is a fresh request a second person may agree to.
+    retention.hold_lift_request(hold_id=hold.pk, actor=people["admin"], reason="acordo, de novo")
+    retention.hold_lift_approve(hold_id=hold.pk, actor=people["admin2"], auth_age_seconds=FRESH)
+    hold.refresh_from_db()
+    assert hold.status == LegalHold.Status.LIFTED
+
+
+def test_a_lift_request_made_to_look_fresh_in_the_database_is_refused(
+    people: dict[str, Any], sim: SimulatorProcess, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record_id = sim.list("limit=1")["data"][0]["record_id"]
+    hold = _hold(people, record_ids=(record_id,))
+    # Asked two days ago. The clock is moved because a test cannot wait two days; the event
+    # is keyed with its (past) time as any event is.
+    then = timezone.now() - dt.timedelta(hours=settings.DELETION_REQUEST_TTL_HOURS * 2)
+    with monkeypatch.context() as clock:
+        clock.setattr(timezone, "now", lambda: then)
+        retention.hold_lift_request(hold_id=hold.pk, actor=people["admin"], reason="acordo")
+    # Someone with the database's password makes the row say it was asked just now.
+    LegalHold.objects.filter(pk=hold.pk).update(lift_requested_at=timezone.now())
+    hold.refresh_from_db()
+    assert not retention.can_lift(hold, people["admin2"])
+    with pytest.raises(retention.NotAllowed):
+        retention.hold_lift_approve(hold_id=hold.pk, actor=people["admin2"], auth_age_seconds=FRESH)
+    assert LegalHold.objects.get(pk=hold.pk).status == LegalHold.Status.LIFT_PENDING
+
+
+def test_overdue_lift_requests_expire_when_anyone_looks_or_the_daily_run_comes(
+    people: dict[str, Any], sim: SimulatorProcess, client: Client, settings: Any
+) -> None:
+    ids = [r["record_id"] for r in sim.list("limit=2")["data"]]
+    holds = [_hold(people, record_ids=(i,)) for i in ids]
+    asked = timezone.now() - dt.timedelta(hours=settings.DELETION_REQUEST_TTL_HOURS, minutes=1)
+    for hold in holds:
+        retention.hold_lift_request(hold_id=hold.pk, actor=people["admin"], reason="acordo")
+    LegalHold.objects.filter(pk=holds[0].pk).update(lift_requested_at=asked)
+    client.force_login(people["admin2"])
+    assert client.get("/retention/").status_code == 200
+    statuses = dict(LegalHold.objects.values_list("pk", "status"))
+    assert statuses == {holds[0].pk: "active", holds[1].pk: "lift_pending"}
+    LegalHold.objects.filter(pk=holds[1].pk).update(lift_requested_at=asked)
+    retention.run_all()
+    assert LegalHold.objects.get(pk=holds[1].pk).status == "active"
+    assert AuditEvent.objects.filter(action="hold_lift_refused", outcome="expired").count() == 2
+
+
 def test_a_lift_written_only_in_the_database_does_not_free_the_recordings(
     people: dict[str, Any], sim: SimulatorProcess
 ) -> None:
