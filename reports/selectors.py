@@ -192,8 +192,8 @@ def whole_day_totals(
     Counted as the list counts: an unknown size adds nothing. The triggers keep the rollups
     in the index row's own transaction, so the figures are never older than the rows.
     """
-    if connection.vendor != "postgresql":
-        return None
+    if connection.vendor != "postgresql" or any(c is not None and c < 0 for c in customers):
+        return None  # no rollups; or a "subscriber" that would read the rollups' NO_CUSTOMER
     rows = HourCount.objects.filter(day__gte=date_ini)
     if date_end is not None:
         rows = rows.filter(day__lte=date_end)
