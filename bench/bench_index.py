@@ -9,6 +9,7 @@
    first the old query (LIKE, migration 0002's trigram index), then ``index.selectors.search``
    (runs of four digits, migration 0003), on the same rows in the same run.
    ``BENCH_SEARCH_ONLY=1`` reuses the rows loaded before; ``BENCH_SIM_COUNTS=`` skips ingest.
+   Each ingest runs with the reports' rollup triggers and again without them (their cost).
 
     cd bench && BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/vp_index_bench \\
         ../.venv/bin/python bench_index.py
@@ -95,7 +96,20 @@ def truncate() -> None:
         cursor.execute("TRUNCATE index_indexedrecording, index_daycoverage, index_syncstate")
 
 
-def bench_ingest(count: int) -> dict[str, float]:
+ROLLUP_TRIGGERS = ("reports_rollup_insert", "reports_rollup_update", "reports_rollup_delete")
+
+
+def _rollups(enabled: bool) -> None:
+    """Switch the reports' rollup triggers (a throwaway database: the bench's own)."""
+    from django.db import connection
+
+    verb = "ENABLE" if enabled else "DISABLE"
+    with connection.cursor() as cursor:
+        for name in ROLLUP_TRIGGERS:
+            cursor.execute(f"ALTER TABLE index_indexedrecording {verb} TRIGGER {name}")
+
+
+def bench_ingest(count: int, *, rollups: bool = True) -> dict[str, float | bool]:
     from django.conf import settings
 
     from index import sync
@@ -109,15 +123,20 @@ def bench_ingest(count: int) -> dict[str, float]:
         settings.INDEX_MAX_RPS = 100000
         settings.INDEX_PAGE_LIMIT = 500
         truncate()
+        _rollups(rollups)
         tracemalloc.start()
         started = time.perf_counter()
-        result = sync.sync_run(days=60, full=True)
-        elapsed = time.perf_counter() - started
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        try:
+            result = sync.sync_run(days=60, full=True)
+        finally:
+            elapsed = time.perf_counter() - started
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            _rollups(True)
         assert result.status == "done", result
         return {
             "sim_records": count,
+            "rollup_triggers": rollups,
             "records": result.records,
             "requests": result.requests,
             "seconds": round(elapsed, 2),
@@ -291,7 +310,15 @@ def main() -> None:
             )
             sample = [row[0] for row in cursor.fetchall()]
     else:
-        results["ingest"] = [bench_ingest(count) for count in SIM_COUNTS]
+        # With the rollup triggers and without them, alternately: what the charts' rollups
+        # cost the sync (BENCH_INGEST_ROUNDS rounds of each).
+        rounds = int(os.environ.get("BENCH_INGEST_ROUNDS", "1"))
+        results["ingest"] = [
+            bench_ingest(count, rollups=rollups)
+            for _ in range(rounds)
+            for count in SIM_COUNTS
+            for rollups in (True, False)
+        ]
         print(json.dumps(results["ingest"], indent=2), flush=True)
         seconds, sample = load_rows(ROWS)
         results["load"] = {"rows": ROWS, "seconds": round(seconds, 1)}
