@@ -43,6 +43,40 @@ def record_event(
     so concurrent events are appended one after another and the chain never forks; a signed
     checkpoint is written once the transaction commits.
     """
+    event = _event(action, request, actor, record_ids, customer_id, details, outcome)
+    _append([event])
+    return event
+
+
+def record_events(
+    *,
+    action: str,
+    entries: Iterable[tuple[Iterable[int], int | None, dict[str, Any]]],
+    request: HttpRequest | None = None,
+    actor: Any = None,
+    outcome: str = "ok",
+) -> list[AuditEvent]:
+    """Append one event per entry (record ids, subscriber, details), all by the same actor
+    and request, under one lock of the chain head and one insert: what ``record_event`` does
+    for each, in the order given, at a fraction of the round trips (a ZIP of 500 files)."""
+    events = [
+        _event(action, request, actor, record_ids, customer_id, details, outcome)
+        for record_ids, customer_id, details in entries
+    ]
+    _append(events)
+    return events
+
+
+def _event(
+    action: str,
+    request: HttpRequest | None,
+    actor: Any,
+    record_ids: Iterable[int],
+    customer_id: int | None,
+    details: dict[str, Any] | None,
+    outcome: str,
+) -> AuditEvent:
+    """An event not yet in the chain, its texts cleaned (see ``record_event``)."""
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
     if customer_id is None:
@@ -53,7 +87,7 @@ def record_event(
         # the set they have later (``visible_events``).
         details["scope_extensions"] = actor.extensions
     ip = client_ip(request) if request is not None else ""
-    event = AuditEvent(
+    return AuditEvent(
         created_at=timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
         actor_username=_text(getattr(actor, "username", "") or "", 150),
@@ -67,6 +101,12 @@ def record_event(
         outcome=_text(outcome, 32),
         key_id=chain.current_key_id(),
     )
+
+
+def _append(events: list[AuditEvent]) -> None:
+    """Chain ``events`` after the head, in order, in one transaction."""
+    if not events:
+        return
     with transaction.atomic():
         # The UPDATE takes the head row's lock (and SQLite's write lock) before the read.
         head = _lock_head()
@@ -75,15 +115,23 @@ def record_event(
             head = _lock_head()
         if head is None:
             raise RuntimeError("the audit chain's head row could not be created")
-        event.seq = head[0] + 1
-        event.prev_hash = head[1]
-        event.hash = chain.event_mac(event)
-        event.save()
-        AuditChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
-        if event.seq % settings.AUDIT_CHECKPOINT_EVERY == 0:
-            seq, mac = event.seq, event.hash
-            transaction.on_commit(lambda: chain.write_checkpoint(seq, mac))
-    return event
+        seq, previous = head
+        for event in events:
+            seq += 1
+            event.seq, event.prev_hash = seq, previous
+            event.hash = previous = chain.event_mac(event)
+        if len(events) == 1:
+            events[0].save()
+        else:
+            AuditEvent.objects.bulk_create(events, batch_size=500)
+        last = events[-1]
+        AuditChainHead.objects.filter(pk=1).update(seq=last.seq, hash=last.hash)
+        every = settings.AUDIT_CHECKPOINT_EVERY
+        if last.seq // every > (events[0].seq - 1) // every:  # a multiple of every reached
+            # The newest event's checkpoint vouches for the ones before it (each MAC covers
+            # its predecessor's), so a batch signs once, at its end.
+            signed_seq, signed_mac = last.seq, last.hash
+            transaction.on_commit(lambda: chain.write_checkpoint(signed_seq, signed_mac))
 
 
 def verify_chain(batch: int = 2000) -> chain.Verification:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Any
 
@@ -201,6 +202,36 @@ def test_reordered_events_are_named(thousand: list[AuditEvent]) -> None:
     _tamper("UPDATE recordings_auditevent SET seq = %s WHERE id = %s", [500, second.pk])
     _tamper("UPDATE recordings_auditevent SET seq = %s WHERE id = %s", [501, first.pk])
     assert _verify().startswith(f"audit chain broken at event #500 (id {second.pk})")
+
+
+def test_events_written_together_chain_as_one_by_one(
+    db: None, django_capture_on_commit_callbacks: Any, settings: Any, tmp_path: Any
+) -> None:
+    from audit import chain
+
+    settings.AUDIT_CHECKPOINT_DIR = str(tmp_path)
+    settings.AUDIT_CHECKPOINT_EVERY = 5
+    with django_capture_on_commit_callbacks(execute=True):
+        audit.record_event(action=audit.Action.LOGIN, details={"n": 0})  # seq 1
+        assert audit.record_events(action=audit.Action.DOWNLOAD, entries=[]) == []
+        written = audit.record_events(
+            action=audit.Action.DOWNLOAD,
+            entries=[([10 + n], 7, {"zip": "a.zip", "n": n}) for n in range(6)],  # seq 2-7
+        )
+        audit.record_event(action=audit.Action.LOGOUT)  # seq 8
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert [e.seq for e in events] == list(range(1, 9))
+    assert [e.record_ids for e in events[1:7]] == [[10 + n] for n in range(6)]
+    assert [e.details["n"] for e in events[1:7]] == list(range(6))
+    assert {e.customer_id for e in events[1:7]} == {7}
+    for before, event in itertools.pairwise(events):
+        assert event.prev_hash == before.hash
+        assert event.hash == chain.event_mac(event)
+    assert [e.pk for e in written] == [e.pk for e in events[1:7]]
+    # The batch reached seq 5: signed once, at its end (7), which vouches for 2 to 6 too.
+    signed, _ = chain.read_checkpoints()
+    assert [c.seq for c in signed] == [7]
+    assert _verify() == "intact"
 
 
 def test_the_newest_event_deleted_is_noticed(thousand: list[AuditEvent]) -> None:
