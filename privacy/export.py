@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from privacy import selectors
 from recordings.export import BOM, Echo, csv_cell
@@ -95,7 +96,8 @@ def csv_lines(report: selectors.AccessReport) -> Iterator[str]:
         event = access.event
         yield writer.writerow(
             [
-                _("acesso"),
+                # Not the audit action "acesso" (a sign-in): a row about an access to the calls.
+                pgettext("privacy report part", "acesso"),
                 " ".join(str(i) for i in access.record_ids),
                 _stamp(event.created_at),
                 event.get_action_display(),

@@ -88,6 +88,9 @@ def chart_data(report: Report) -> dict[str, Any]:
     return {
         "daily": {
             "labels": [d.isoformat() for d in days],
+            # What the axis and the tooltip show: the language's date (the labels stay ISO,
+            # for the links).
+            "ticks": [formats.date_format(d, "SHORT_DATE_FORMAT") for d in days],
             "series": [
                 {"label": s.label, "values": s.values, "customer_id": s.customer_id}
                 for s in report.daily.series
@@ -112,6 +115,7 @@ def chart_data(report: Report) -> dict[str, Any]:
         },
         "storage": {
             "labels": [r.day.isoformat() for r in report.storage],
+            "ticks": [formats.date_format(r.day, "SHORT_DATE_FORMAT") for r in report.storage],
             "values": [round(r.cumulative / 1024**2, 1) for r in report.storage],
             "link": links.day_template(),
         },
@@ -134,7 +138,7 @@ def tables(report: Report) -> dict[str, Any]:
     return {
         "daily": [
             {
-                "day": dateformat.format(day, "D d/m/Y"),
+                "day": dateformat.format(day, "D ") + formats.date_format(day, "SHORT_DATE_FORMAT"),
                 "link": links.day(day),
                 "values": [whole(s.values[n]) for s in daily.series],
                 "total": whole(daily.totals[n]),
@@ -150,7 +154,7 @@ def tables(report: Report) -> dict[str, Any]:
         ],
         "storage": [
             {
-                "day": dateformat.format(r.day, "d/m/Y"),
+                "day": formats.date_format(r.day, "SHORT_DATE_FORMAT"),
                 "bytes": _megabytes(r.bytes),
                 "cumulative": _megabytes(r.cumulative),
             }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import threading
 from typing import Any
 
@@ -408,6 +409,21 @@ def test_admin_sees_coverage_and_asks_for_a_sync(
     event = AuditEvent.objects.get(action=AuditEvent.Action.INDEX_SYNC_REQUESTED)
     assert event.actor == admin
     assert DBTaskResult.objects.filter(task_path="index.tasks.sync_index_now").exists()
+
+
+def test_the_status_speaks_the_readers_language(sim: SimulatorProcess, client: Client) -> None:
+    sync.sync_run()
+    client.force_login(make_user("adm", "Administradores"))
+    page = client.get("/index/").content.decode()
+    assert "concluída" in page and ">done<" not in page, "the run's phase, in Portuguese"
+    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d", page), "dd/mm/aaaa HH:MM"
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/index/"})
+    page = client.get("/index/").content.decode()
+    assert ">done<" in page
+    # English dates are ISO, 24-hour, as everywhere else: never "12/01/2026 1:17 a.m.".
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d<", page)
+    assert not re.search(r"[ap]\.m\.", page)
 
 
 def test_supervisor_cannot_ask_for_a_sync(client: Client, db: None) -> None:

@@ -154,6 +154,18 @@ def test_the_csv_holds_the_same_rows_and_is_audited(
     assert sorted(outputs) == ["csv", "page"]
 
 
+def test_the_english_csv_calls_an_access_an_access(
+    story: dict[str, Any], dpo_client: Client
+) -> None:
+    # "acesso" is also the audit action for a sign-in; the CSV's part is not a sign-in.
+    dpo_client.post("/i18n/setlang/", {"language": "en", "next": "/privacy/"})
+    response = dpo_client.get("/privacy/report.csv", {"number": story["number"]})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[0][:3] == ["Part", "Recordings", "When"]
+    assert {r[0] for r in rows[1:]} == {"recording", "access"}
+
+
 def test_an_empty_form_produces_nothing(dpo_client: Client, db: None) -> None:
     response = dpo_client.get("/privacy/")
     assert response.status_code == 200

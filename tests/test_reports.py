@@ -236,6 +236,23 @@ def test_bars_and_table_rows_link_to_the_matching_recordings(
     assert 'href="/recordings/?date_ini=2026-11-16&amp;date_end=2026-11-16' in page  # no-JS
 
 
+def test_days_are_written_in_the_readers_language(calls: None, supervisor_client: Client) -> None:
+    response = supervisor_client.get(f"/reports/?{PERIOD}")
+    data, tables = response.context["chart_data"], response.context["tables"]
+    assert data["daily"]["labels"][0] == "2026-11-16", "the links keep the ISO day"
+    assert data["daily"]["ticks"][0] == "16/11/2026"
+    assert data["storage"]["ticks"][0] == "16/11/2026"
+    assert tables["daily"][0]["day"].endswith(" 16/11/2026")
+    assert tables["storage"][0]["day"] == "16/11/2026"
+
+    supervisor_client.post("/i18n/setlang/", {"language": "en", "next": "/reports/"})
+    response = supervisor_client.get(f"/reports/?{PERIOD}")
+    data, tables = response.context["chart_data"], response.context["tables"]
+    assert data["daily"]["ticks"][0] == "2026-11-16"
+    assert tables["daily"][0]["day"] == "Mon 2026-11-16"
+    assert tables["storage"][0]["day"] == "2026-11-16"
+
+
 def test_the_page_works_without_javascript(calls: None, supervisor_client: Client) -> None:
     page = supervisor_client.get(f"/reports/?{PERIOD}").content.decode()
     assert page.count('<details class="chart-data" open>') == 5  # open until a chart is drawn

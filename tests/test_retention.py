@@ -210,6 +210,18 @@ def test_page_warns_below_ninety_days(
     assert "Decreto 11.034/2022" not in long.content.decode()
 
 
+def test_a_policy_in_force_is_not_asked_to_be_approved_again(
+    people: dict[str, Any], sim: SimulatorProcess, client: Client
+) -> None:
+    policy = _approve(_policy(people, days=30), people["admin2"])
+    client.force_login(people["admin"])
+    for page in (client.get("/retention/"), client.get(f"/retention/policies/{policy.pk}/")):
+        text = page.content.decode()
+        assert "Decreto 11.034/2022" in text and "antes de aprovar" not in text
+    home = client.get("/retention/").content.decode()
+    assert "Nenhuma política decidida" not in home, "one was decided: it is in force"
+
+
 def test_bad_days_is_a_400_naming_the_field(people: dict[str, Any], client: Client) -> None:
     client.force_login(people["admin"])
     response = client.get("/retention/policies/new?days=abc")

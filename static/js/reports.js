@@ -71,7 +71,8 @@
         })),
       },
       options: {
-        scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: text.calls } } },
+        scales: { x: { stacked: true, ticks: { callback: (value) => data.daily.ticks[value] } }, y: { stacked: true, title: { display: true, text: text.calls } } },
+        plugins: { tooltip: { callbacks: { title: (items) => data.daily.ticks[items[0].dataIndex] } } },
         onClick: (event, elements) => {
           if (elements.length) {
             const hit = elements[0];
@@ -90,8 +91,8 @@
         datasets: [{ label: text.megabytes, data: data.storage.values, borderColor: PALETTE[2], backgroundColor: PALETTE[2], pointRadius: 2, fill: false }],
       },
       options: {
-        plugins: { legend: { display: false } },
-        scales: { y: { beginAtZero: true, title: { display: true, text: text.megabytes } } },
+        plugins: { legend: { display: false }, tooltip: { callbacks: { title: (items) => data.storage.ticks[items[0].dataIndex] } } },
+        scales: { x: { ticks: { callback: (value) => data.storage.ticks[value] } }, y: { beginAtZero: true, title: { display: true, text: text.megabytes } } },
         onClick: (event, elements) => {
           if (elements.length) goToDay(data.storage.link, data.storage.labels[elements[0].index], null);
         },

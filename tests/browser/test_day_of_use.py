@@ -54,6 +54,24 @@ SMALL_TARGETS = """() => {
   return seen;
 }"""
 
+# A card's cells: the column's name (::before) never touches the value beside it.
+CARD_LABELS = """() => {
+  const touching = new Set();
+  for (const td of document.querySelectorAll("table.cards td[data-label]")) {
+    const label = getComputedStyle(td, "::before");
+    if (label.display === "none" || label.content === "none") continue;
+    const range = document.createRange();
+    range.selectNodeContents(td);
+    const first = [...range.getClientRects()].find((r) => r.width > 0);
+    const cell = td.getBoundingClientRect();
+    // No text, or the value on a line of its own under the label.
+    if (!first || first.top >= cell.top + parseFloat(label.height)) continue;
+    const end = cell.left + parseFloat(getComputedStyle(td).paddingLeft) + parseFloat(label.width);
+    if (first.left - end < 4) touching.add(td.dataset.label);
+  }
+  return [...touching];
+}"""
+
 
 class Visit:
     """One browser context: collects console CSP reports, checks and screenshots pages."""
@@ -83,6 +101,7 @@ class Visit:
         if self.phone:
             assert page.evaluate(OVERFLOW) <= 0, f"{name}: the page scrolls sideways"
             assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 44 px"
+            assert page.evaluate(CARD_LABELS) == [], f"{name}: a card's label touches its value"
         assert page.evaluate("window.__csp") == [], f"{name}: CSP violations"
         assert self.console == [], f"{name}: CSP reports in the console"
         assert self.not_found == [], f"{name}: 404s (favicon?)"

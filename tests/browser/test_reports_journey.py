@@ -114,6 +114,13 @@ def test_the_dpo_produces_a_report_for_a_number(
     office.force_login(users["supervisor"])
     assert office.get(f"/recordings/{call['record_id']}/audio").status_code == 200
     assert office.get(f"/recordings/{call['record_id']}/download").status_code == 200
+    # ... and exported a filter that held it: the report's note for that row is a sentence.
+    day = call["calldate"][:10]
+    export = office.get(
+        f"/recordings/export.csv?number={call['source']}&date_ini={day}&date_end={day}"
+    )
+    assert export.status_code == 200
+    b"".join(export.streaming_content)
     make_user("debora", "Encarregado de dados (DPO)", first_name="Débora")
     csp = _csp_watch(page)
 
@@ -136,6 +143,15 @@ def test_the_dpo_produces_a_report_for_a_number(
     expect(page.locator("header.topbar")).to_be_hidden()
     expect(page.locator("form.filters")).to_be_hidden()
     screenshot(page, "privacy-print")
+    # On A4 paper (some 720 px), the notes wrap: no column is cut at the page's edge.
+    page.set_viewport_size({"width": 720, "height": 1000})
+    expect(accesses).to_contain_text("pelo filtro registrado")
+    wrap = (
+        "() => { const w = document.querySelector('table.accesses').parentElement;"
+        " return w.scrollWidth - w.clientWidth; }"
+    )
+    assert page.evaluate(wrap) <= 0
+    page.set_viewport_size({"width": 1360, "height": 900})
     page.emulate_media(media="screen")
     page.set_viewport_size(PHONE)
     screenshot(page, "privacy-phone")
