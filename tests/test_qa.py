@@ -413,6 +413,11 @@ def test_reports_average_per_extension_and_criterion_within_the_scope(
     response = client.get("/qa/reports/?date_ini=&date_end=")
     rows = response.context["by_extension"]
     assert [(r.customer_id, r.count, r.average) for r in rows] == [(12, 1, Decimal("93.3"))]
+    from django.utils.formats import date_format
+
+    page = response.content.decode()
+    assert date_format(rows[0].month, "YEAR_MONTH_FORMAT") in page  # "novembro de 2026"
+    assert rows[0].month.strftime("%m/%Y") not in page
     streamed = client.get("/qa/reports.csv")
     csv = b"".join(streamed.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
     assert "93,3" in csv and ";3;" not in csv

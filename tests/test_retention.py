@@ -222,6 +222,20 @@ def test_a_policy_in_force_is_not_asked_to_be_approved_again(
     assert "Nenhuma política decidida" not in home, "one was decided: it is in force"
 
 
+def test_a_closed_request_carries_no_sac_warning(
+    people: dict[str, Any], sim: SimulatorProcess, client: Client
+) -> None:
+    pending = _policy(people, days=30)
+    client.force_login(people["admin2"])
+    assert "antes de aprovar" in client.get(f"/retention/policies/{pending.pk}/").content.decode()
+    retention.policy_reject(policy_id=pending.pk, actor=people["admin2"], reason="não é SAC")
+    text = client.get(f"/retention/policies/{pending.pk}/").content.decode()
+    assert "Decreto 11.034/2022" not in text
+    # In the history, its scope reads as a subscriber, not a bare number.
+    home = client.get("/retention/").content.decode()
+    assert f'data-label="Escopo">assinante {CUSTOMER}</td>' in home
+
+
 def test_bad_days_is_a_400_naming_the_field(people: dict[str, Any], client: Client) -> None:
     client.force_login(people["admin"])
     response = client.get("/retention/policies/new?days=abc")
