@@ -170,6 +170,13 @@ def test_qa_pages_fit_and_obey_the_csp(
         key.to_be_hidden()
     else:
         key.to_be_visible()
+    # So does the notes' hint; the 15 minutes an author has stay said on both.
+    hint = reviewer.page.locator("#notes .hint")
+    expect(hint).to_contain_text("15 minutos")
+    if reviewer.phone:
+        expect(hint.locator(".keys")).to_be_hidden()
+    else:
+        expect(hint.locator(".keys")).to_be_visible()
     reviewer.check("qa-recording")
     reviewer.close()
 
