@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -112,4 +113,7 @@ def csv_lines(report: selectors.AccessReport) -> Iterator[str]:
 
 
 def _stamp(moment: object) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[arg-type]
+    """A moment in São Paulo, written as the reader's language writes it (as the recordings'
+    and the audit log's CSVs do: 25/11/2026 14:02:07 in Portuguese, ISO in English)."""
+    local = timezone.localtime(moment)  # type: ignore[arg-type]
+    return dateformat.format(local, str(get_format("DATETIME_FORMAT")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import datetime as dt
 import io
 from typing import Any
@@ -148,6 +149,9 @@ def test_the_csv_holds_the_same_rows_and_is_audited(
     assert len(accesses) == len(page.accesses) + 1  # the page's own report event
     deleted = next(r for r in recordings if r[1] == str(story["record_id"]))
     assert f"#{story['deletion'].pk}" in deleted[8]
+    # Moments as the recordings' CSV writes them in Portuguese: 25/11/2026 14:02:07.
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", deleted[2]), deleted[2]
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", accesses[0][2]), accesses[0][2]
     outputs = AuditEvent.objects.filter(action=Action.PRIVACY_REPORT).values_list(
         "details__output", flat=True
     )
