@@ -21,7 +21,7 @@ class UserForm(forms.Form):
         label=_("Papéis"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        choices=[(name, name) for name in roles.ROLE_PERMISSIONS],
+        choices=[(name, roles.ROLE_LABELS.get(name, name)) for name in roles.ROLE_PERMISSIONS],
     )
     customer_id = forms.IntegerField(
         label=_("Assinante"),

@@ -6,12 +6,31 @@ that carries one takes a second access manager's approval (accounts.services).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 SUPERVISORS = "Supervisores"
 QA_REVIEWERS = "Revisores de QA"
 ADMINISTRATORS = "Administradores"
 ACCESS_MANAGERS = "Gestores de acesso"
 QA_COORDINATORS = "Coordenadores de QA"
 DATA_PROTECTION_OFFICERS = "Encarregado de dados (DPO)"
+
+# The groups' names are data (a migration made them, in Portuguese); pages show these.
+ROLE_LABELS = {
+    SUPERVISORS: _("Supervisores"),
+    QA_REVIEWERS: _("Revisores de QA"),
+    ADMINISTRATORS: _("Administradores"),
+    ACCESS_MANAGERS: _("Gestores de acesso"),
+    QA_COORDINATORS: _("Coordenadores de QA"),
+    DATA_PROTECTION_OFFICERS: _("Encarregado de dados (DPO)"),
+}
+
+
+def role_label(name: str) -> str:
+    """A group's name in the reader's language (a group the portal does not know: as named)."""
+    label = ROLE_LABELS.get(name)
+    return str(label) if label is not None else name
+
 
 APPROVE_DELETION = "recordings.approve_deletion"
 MANAGE_ACCESS = "accounts.manage_access"

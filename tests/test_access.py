@@ -485,3 +485,17 @@ def test_a_grant_waiting_for_the_users_own_password_can_still_be_rejected(
     access.access_change_reject(change_id=pending.pk, actor=second, reason="não precisa")
     pending.refresh_from_db()
     assert pending.status == AccessChange.Status.REJECTED
+
+
+def test_roles_are_named_in_the_readers_language(
+    client: Client, managers: tuple[User, User]
+) -> None:
+    make_user("sara", "Supervisores")
+    client.force_login(managers[0])
+    assert "Supervisores" in client.get("/access/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/access/"})
+    page = client.get("/access/").content.decode()
+    assert "Supervisors" in page and "Access managers" in page
+    assert "Supervisores" not in page and "Gestores de acesso" not in page
+    form = client.get("/access/users/new").content.decode()
+    assert "QA reviewers" in form and "Data protection officer (DPO)" in form
