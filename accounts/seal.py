@@ -148,6 +148,24 @@ def reseal_all(user_model: Any) -> int:
     return count
 
 
+def audit_seals(user_model: Any, *, rekey: bool = False) -> tuple[list[str], int]:
+    """The usernames whose stored seal does not verify, and (``rekey``) how many valid seals
+    made with a retired key were remade with the current one, so that key can be dropped."""
+    invalid: list[str] = []
+    rekeyed = 0
+    current = f"{chain.current_key_id()}:"
+    for pk, username in user_model._base_manager.order_by("pk").values_list("pk", "username"):
+        stored = _stored(user_model, pk)
+        if stored is None:
+            continue
+        if not verifies(*stored):
+            invalid.append(str(username))
+        elif rekey and not stored[0].startswith(current):
+            user_model._base_manager.filter(pk=pk, seal=stored[0]).update(seal=make(stored[1]))
+            rekeyed += 1
+    return invalid, rekeyed
+
+
 def is_valid(user: Any) -> bool:
     """Whether this user object, as loaded, is a state the app sealed. Remembered on the
     object (as Django remembers its permissions); a refusal is logged once per object."""

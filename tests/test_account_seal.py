@@ -308,3 +308,20 @@ def test_reseal_all_seals_every_row_as_stored(db: None) -> None:
     _sql("UPDATE recordings_user SET seal = '' WHERE id = %s", [user.pk])
     assert seal.reseal_all(User) == 1
     assert _signs_in("sara", PASSWORD)
+
+
+def test_account_seals_names_the_tampered_and_rekeys_the_rest(db: None, settings: Any) -> None:
+    from django.core.management.base import CommandError
+
+    make_user("sara", SUPERVISORS)
+    dba = make_user("dba", SUPERVISORS)
+    call_command("account_seals", verbosity=0)
+    settings.AUDIT_HMAC_OLD_KEYS = {settings.AUDIT_HMAC_KEY_ID: settings.AUDIT_HMAC_KEY}
+    settings.AUDIT_HMAC_KEY, settings.AUDIT_HMAC_KEY_ID = "a-new-audit-key-for-tests", "k2"
+    _sql("UPDATE recordings_user SET is_superuser = TRUE WHERE id = %s", [dba.pk])
+    with pytest.raises(CommandError, match=r"1 user.*: dba"):
+        call_command("account_seals", "--rekey", verbosity=0)
+    assert User.objects.get(username="sara").seal.startswith("k2:")
+    settings.AUDIT_HMAC_OLD_KEYS = {}
+    assert _signs_in("sara", PASSWORD)
+    assert not _signs_in("dba", PASSWORD)
