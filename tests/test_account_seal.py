@@ -325,3 +325,14 @@ def test_account_seals_names_the_tampered_and_rekeys_the_rest(db: None, settings
     settings.AUDIT_HMAC_OLD_KEYS = {}
     assert _signs_in("sara", PASSWORD)
     assert not _signs_in("dba", PASSWORD)
+
+
+def test_a_superuser_made_on_the_server_is_sealed_and_holds_everything(db: None) -> None:
+    call_command("createsuperuser", "--noinput", username="root", email="r@example.com")
+    root = User.objects.get(username="root")
+    root.set_password("senha-do-servidor-1")
+    root.save()
+    assert _signs_in("root", "senha-do-servidor-1")
+    assert _fresh(root).has_perm(APPROVE)
+    _sql("UPDATE recordings_user SET customer_id = 7 WHERE id = %s", [root.pk])
+    assert not _fresh(root).has_perm(APPROVE), "even a superuser, once their row is edited"
