@@ -14,7 +14,10 @@ A missing, empty or wrong seal is invalid, and then (``SealedModelBackend``) the
 sign in, a signed-in session loses the user on its next request, and the user holds no
 permission at all. Only the app's own code reseals (signals on the User model and its
 groups and permissions, and ``reseal``), and only an account whose stored seal still
-verifies: a forged state is refused, never blessed by the next unrelated save.
+verifies: a forged state is refused, never blessed by the next unrelated save. Signals
+rather than the services: every way the app writes these fields (accounts.services,
+createsuperuser, changepassword, seed_demo, a test's create_user) goes through ``save`` or
+the m2m managers, and nobody who holds only the database runs any of them.
 
 What it does not stop: putting back an earlier state of the same account together with its
 then seal (the audit log's ``user_changed`` events tell the history), and editing a
@@ -49,6 +52,8 @@ SEALED_FIELDS = frozenset(
         "is_staff",
         "customer_id",
         "extensions",
+        # Whether someone else set the password: a privileged role waits until it is false.
+        "must_change_password",
     }
 )
 _CONTEXT = b"vonoportal account seal v1"

@@ -176,6 +176,7 @@ def test_superuser_set_by_sql_holds_nothing(db: None) -> None:
         "UPDATE recordings_user SET extensions = '' WHERE id = %s",
         "UPDATE recordings_user SET is_staff = TRUE WHERE id = %s",
         "UPDATE recordings_user SET username = 'outro' WHERE id = %s",
+        "UPDATE recordings_user SET must_change_password = TRUE WHERE id = %s",
     ],
 )
 def test_a_widened_scope_holds_no_permission(db: None, statement: str) -> None:
