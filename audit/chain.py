@@ -43,6 +43,11 @@ def _keys() -> dict[str, bytes]:
     return keys
 
 
+def key(key_id: str) -> bytes | None:
+    """The key named ``key_id``, current or retired; None if this server does not hold it."""
+    return _keys().get(key_id)
+
+
 class UnknownKey(Exception):
     """An event or checkpoint names a key this server does not hold."""
 

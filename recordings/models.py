@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -33,10 +35,32 @@ class User(AbstractUser):
     # Set when someone else sets the password: the user chooses their own at next sign-in.
     must_change_password = models.BooleanField(_("deve trocar a senha"), default=False)
 
+    # accounts.seal: the app's keyed seal over this row's reach; empty or wrong: no access.
+    seal = models.CharField(
+        _("selo da conta"), max_length=100, blank=True, default="", db_default="", editable=False
+    )
+
     class Meta:
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("usuário")
         verbose_name_plural = _("usuários")
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        # A superuser holds every permission before any backend is asked: not with a bad seal.
+        if self.is_active and self.is_superuser and not _sealed(self):
+            return False
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        if self.is_active and self.is_superuser and not _sealed(self):
+            return False
+        return super().has_module_perms(app_label)
+
+
+def _sealed(user: User) -> bool:
+    from accounts import seal
+
+    return seal.is_valid(user)
 
 
 class Recording(models.Model):

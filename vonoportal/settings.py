@@ -131,6 +131,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "vonoportal.urls"
 WSGI_APPLICATION = "vonoportal.wsgi.application"
 AUTH_USER_MODEL = "recordings.User"
+# Django's model backend for accounts whose keyed seal verifies (accounts.seal): a row a DBA
+# wrote (a password hash, a group, a scope) signs nobody in and grants nothing.
+AUTHENTICATION_BACKENDS = ["accounts.seal.SealedModelBackend"]
 LOGIN_URL = "login"
 # "/" sends each person where their work is (accounts.views.home): the list, the access
 # pages, or the DPO's access report.
