@@ -38,6 +38,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.http import HttpRequest
 
+from accounts import roles
 from audit import chain
 
 logger = logging.getLogger(__name__)
@@ -181,7 +182,9 @@ def is_valid(user: Any) -> bool:
         return False
     fields = {name: getattr(user, name) for name in SEALED_FIELDS}
     fields["pk"] = user.pk
-    text = canonical_text(fields, *_related(type(user), user.pk))
+    groups, permissions = _related(type(user), user.pk)
+    user._sealed_groups = frozenset(groups)
+    text = canonical_text(fields, groups, permissions)
     valid = verifies(user.seal, text)
     if not valid:  # this object may predate the app's last reseal (of a group, say)
         fresh = type(user)._base_manager.filter(pk=user.pk).values_list("seal", flat=True)
@@ -244,6 +247,20 @@ class SealedModelBackend(ModelBackend):
         if user_obj.is_anonymous or not user_obj.is_active or not is_valid(user_obj):
             return set()
         return super()._get_permissions(user_obj, obj, from_name)  # type: ignore[misc]
+
+    def get_group_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        """What the user's roles grant: the database's grants, within what ``accounts.roles``
+        says each role holds. A permission added to a group in the database alone (say
+        ``approve_deletion`` to "Supervisores") is no user's seal to break, so it is not
+        believed either."""
+        granted = super().get_group_permissions(user_obj, obj)
+        if not granted or user_obj.is_superuser:
+            return granted
+        names = getattr(user_obj, "_sealed_groups", None)
+        if names is None:
+            names = frozenset(user_obj.groups.values_list("name", flat=True))
+        allowed = {perm for name in names for perm in roles.ROLE_PERMISSIONS.get(name, ())}
+        return granted & allowed
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if user_obj.is_anonymous or not user_obj.is_active or not is_valid(user_obj):

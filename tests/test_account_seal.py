@@ -159,6 +159,27 @@ def test_a_permission_given_by_sql_grants_nothing(db: None) -> None:
     assert not stored.has_perm("recordings.view_recording"), "not even what the role held"
 
 
+def test_a_permission_given_to_a_role_by_sql_grants_nothing(db: None) -> None:
+    from django.contrib.auth.models import Permission
+
+    user = make_user("dba", SUPERVISORS)
+    admin = make_user("chefe", ADMINS)
+    approve = Permission.objects.get(codename="approve_deletion")
+    # No user's row changes: the role itself is given the permission in the database.
+    _sql(
+        "INSERT INTO auth_group_permissions (group_id, permission_id) VALUES (%s, %s)",
+        [_group_id(SUPERVISORS), approve.pk],
+    )
+    stored = _fresh(user)
+    assert stored.has_perm("recordings.view_recording"), "the role still holds what it holds"
+    assert not stored.has_perm(APPROVE)
+    assert _fresh(admin).has_perm(APPROVE), "a role that does hold it keeps it"
+    client = Client()
+    client.force_login(stored)
+    assert client.get("/deletions/").status_code == 200
+    assert not client.get("/deletions/").context["perms"]["recordings"]["approve_deletion"]
+
+
 def test_superuser_set_by_sql_holds_nothing(db: None) -> None:
     user = make_user("dba", SUPERVISORS)
     _sql("UPDATE recordings_user SET is_superuser = TRUE WHERE id = %s", [user.pk])
