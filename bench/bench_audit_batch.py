@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import PYTHON, ROOT
+from harness import AUDIT_KEY, PYTHON, ROOT
 
 FILES = (200, 500)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -33,7 +33,7 @@ def child(database_url: str) -> dict[str, object]:
     os.environ.update(
         {
             "SECRET_KEY": secrets.token_urlsafe(40),
-            "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
+            "AUDIT_HMAC_KEY": AUDIT_KEY,
             "AUDIT_CHECKPOINT_DIR": tempfile.mkdtemp(prefix="bench-checkpoints-"),
             "DEBUG": "false",
             "DATABASE_URL": database_url,

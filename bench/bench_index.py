@@ -32,7 +32,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from harness import KEY, PYTHON, ROOT, TOKEN, free_port, wait_for
+from harness import AUDIT_KEY, KEY, PYTHON, ROOT, TOKEN, free_port, wait_for
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 SIM_COUNTS = [int(c) for c in os.environ.get("BENCH_SIM_COUNTS", "12000,48000").split(",") if c]
@@ -46,7 +46,7 @@ def setup_django(sim_port: int) -> None:
     os.environ.update(
         {
             "SECRET_KEY": secrets.token_urlsafe(40),
-            "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
+            "AUDIT_HMAC_KEY": AUDIT_KEY,
             "DEBUG": "false",
             "DATABASE_URL": DATABASE_URL,
             "VONO_BASE_URL": f"http://127.0.0.1:{sim_port}/api",

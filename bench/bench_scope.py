@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 
-from harness import ROOT
+from harness import AUDIT_KEY, ROOT
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "30"))
@@ -34,7 +34,7 @@ def setup_django() -> None:
     os.environ.update(
         {
             "SECRET_KEY": secrets.token_urlsafe(40),
-            "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
+            "AUDIT_HMAC_KEY": AUDIT_KEY,
             "DEBUG": "false",
             "DATABASE_URL": DATABASE_URL,
             "VONO_BASE_URL": "http://127.0.0.1:9/api",

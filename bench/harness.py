@@ -21,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# One audit key for every run: the databases a bench keeps between runs (BENCH_DATABASE_URL)
+# hold audit events and account seals keyed with it, which another key could not verify.
+AUDIT_KEY = os.environ.get("BENCH_AUDIT_HMAC_KEY", "bench-audit-key-0123456789")
 TOKEN, KEY = "bench-token", "bench-key"
 
 
@@ -67,7 +70,7 @@ def portal(
     env = {
         **os.environ,
         "SECRET_KEY": secrets.token_urlsafe(40),
-        "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),  # required unless DEBUG
+        "AUDIT_HMAC_KEY": AUDIT_KEY,
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3"),
