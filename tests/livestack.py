@@ -22,6 +22,7 @@ from tests.environment import _free_port
 from tests.simulator import ROOT
 
 _SESSIONS_SCRIPT = """
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
@@ -36,7 +37,7 @@ for n in range(count):
     user.groups.add(Group.objects.get(name=role))
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # the sealed backend
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     if recent:
         session["auth_at"] = time.time()  # signed in with a password just now (step-up)
