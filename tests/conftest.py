@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -112,6 +113,33 @@ def client_vono(sim: SimulatorProcess) -> vono.VonoClient:
 
 
 # --- users ---
+
+
+def make_recording(
+    record_id: int,
+    when: dt.datetime,
+    *,
+    customer_id: int | None = 3,
+    source: str = "4101",
+    destination: str = "5541985977963",
+    clid: str = "",
+    duration: int = 60,
+    size: int | None = 1000,
+) -> vono.Recording:
+    """A recording as the client parses one, for the index (``index.sync.upsert_page``);
+    the caller id is the source unless given."""
+    return vono.Recording(
+        record_id=record_id,
+        customer_id=customer_id,
+        calldate=when,
+        clid=clid or source,
+        source=source,
+        destination=destination,
+        duration=duration,
+        duration_text="",
+        size=size,
+        size_text="",
+    )
 
 
 def make_user(username: str, role: str | None, **fields: Any) -> Any:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from index import numbers, selectors, sync
 from index.models import IndexedRecording
 from recordings import vono
+from tests.conftest import make_recording
 
 pytestmark = pytest.mark.django_db
 
@@ -28,17 +29,15 @@ def _recording(
     customer_id: int = 3,
     when: dt.datetime | None = None,
 ) -> vono.Recording:
-    return vono.Recording(
-        record_id=record_id,
+    return make_recording(
+        record_id,
+        when or dt.datetime(2026, 11, 20, 10, 0, record_id % 60, tzinfo=SP),
         customer_id=customer_id,
-        calldate=when or dt.datetime(2026, 11, 20, 10, 0, record_id % 60, tzinfo=SP),
-        clid=clid or source,
         source=source,
         destination=destination,
+        clid=clid,
         duration=duration,
-        duration_text="",
         size=size,
-        size_text="",
     )
 
 

@@ -14,33 +14,10 @@ from index import selectors, services, sync
 from index.models import DayCoverage, SyncState
 from recordings import listing, vono
 from recordings.scope import Scope, parse_extensions
+from tests.conftest import make_recording
 
 SP = sync.SAO_PAULO
 DAY = timezone.localdate() - dt.timedelta(days=5)
-
-
-def _call(
-    record_id: int,
-    when: dt.datetime,
-    *,
-    customer_id: int | None = 3,
-    duration: int = 60,
-    size: int | None = 1000,
-    source: str = "4101",
-    destination: str = "5541985977963",
-) -> vono.Recording:
-    return vono.Recording(
-        record_id=record_id,
-        customer_id=customer_id,
-        calldate=when,
-        clid=source,
-        source=source,
-        destination=destination,
-        duration=duration,
-        duration_text="",
-        size=size,
-        size_text="",
-    )
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -52,13 +29,15 @@ def calls(db: None) -> None:
     monday, tuesday = DAY, DAY + dt.timedelta(days=1)
     sync.upsert_page(
         [
-            _call(1, _at(monday, 0, 0), duration=20),
-            _call(2, _at(monday, 9, 30), duration=45, size=None),  # an unreadable size
-            _call(3, _at(monday, 23, 59), duration=400, customer_id=7),  # Tuesday in UTC
-            _call(4, _at(tuesday, 0, 0), duration=1900, customer_id=7, source="2001"),
-            _call(5, _at(tuesday, 14), duration=90, customer_id=None),
-            _call(6, _at(monday - dt.timedelta(days=1), 23, 59), duration=5),  # the day before
-            _call(7, _at(tuesday, 8), duration=33, size=5_000_000_000),  # beyond 32 bits
+            make_recording(1, _at(monday, 0, 0), duration=20),
+            make_recording(2, _at(monday, 9, 30), duration=45, size=None),  # an unreadable size
+            make_recording(3, _at(monday, 23, 59), duration=400, customer_id=7),  # Tuesday in UTC
+            make_recording(4, _at(tuesday, 0, 0), duration=1900, customer_id=7, source="2001"),
+            make_recording(5, _at(tuesday, 14), duration=90, customer_id=None),
+            make_recording(
+                6, _at(monday - dt.timedelta(days=1), 23, 59), duration=5
+            ),  # the day before
+            make_recording(7, _at(tuesday, 8), duration=33, size=5_000_000_000),  # beyond 32 bits
         ],
         timezone.now(),
     )
@@ -135,7 +114,10 @@ def test_whole_days_are_summed_from_the_rollups_and_follow_every_change(calls: N
     assert 'COUNT("index_indexedrecording"' not in sql
     # A re-read with another duration and size, a deletion, a late arrival: still the rows'.
     sync.upsert_page(
-        [_call(2, _at(DAY, 9, 30), duration=50, size=300), _call(8, _at(DAY, 12))],
+        [
+            make_recording(2, _at(DAY, 9, 30), duration=50, size=300),
+            make_recording(8, _at(DAY, 12)),
+        ],
         timezone.now(),
     )
     services.recordings_mark_deleted(record_ids=[1])

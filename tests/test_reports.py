@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from index import sync
 from recordings import vono
-from tests.conftest import make_user
+from tests.conftest import make_recording, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -36,17 +36,14 @@ def _recording(
     size: int | None = 1000,
     customer_id: int = 3,
 ) -> vono.Recording:
-    return vono.Recording(
-        record_id=record_id,
+    return make_recording(
+        record_id,
+        when,
         customer_id=customer_id,
-        calldate=when,
-        clid=source,
         source=source,
         destination=destination,
         duration=duration,
-        duration_text="",
         size=size,
-        size_text="",
     )
 
 
