@@ -59,6 +59,21 @@ def _answers(evaluation: Evaluation, *values: str) -> dict[int, str]:
     return {c.pk: v for c, v in zip(criteria, values, strict=True)}
 
 
+def _evaluate(
+    actor: Any, recording: vono.Recording, form: Any, *values: str, submit: bool = True
+) -> Evaluation:
+    """``actor``'s evaluation of ``recording`` with these answers, submitted or a draft."""
+    evaluation = services.evaluation_start(actor=actor, recording=recording, form=form)
+    services.evaluation_save(
+        request=None,
+        actor=actor,
+        evaluation=evaluation,
+        answers=_answers(evaluation, *values),
+        submit=submit,
+    )
+    return evaluation
+
+
 # --- notes ----------------------------------------------------------------------------------
 
 
@@ -401,14 +416,7 @@ def test_reports_average_per_extension_and_criterion_within_the_scope(
 ) -> None:
     mine, theirs = _recording(sim, customer=12), _recording(sim, customer=3)
     for recording, values in ((mine, ("yes", "yes", "6")), (theirs, ("na", "yes", "2"))):
-        evaluation = services.evaluation_start(actor=reviewer, recording=recording, form=published)
-        services.evaluation_save(
-            request=None,
-            actor=reviewer,
-            evaluation=evaluation,
-            answers=_answers(evaluation, *values),
-            submit=True,
-        )
+        _evaluate(reviewer, recording, published, *values)
     client.force_login(make_user("scoped-sup", "Supervisores", customer_id=12))
     response = client.get("/qa/reports/?date_ini=&date_end=")
     rows = response.context["by_extension"]
@@ -456,19 +464,9 @@ def test_the_list_column_averages_submitted_evaluations_only(
     recording, other = _recording(sim, customer=12), _recording(sim, customer=12, nth=1)
     second = make_user("qa2", "Revisores de QA")
     third = make_user("qa3", "Revisores de QA")
-    for actor, values, submit in (
-        (reviewer, ("yes", "yes", "6"), True),
-        (second, ("no", "yes", "7"), True),
-        (third, ("yes", "yes", "10"), False),  # a draft counts for nothing
-    ):
-        evaluation = services.evaluation_start(actor=actor, recording=recording, form=published)
-        services.evaluation_save(
-            request=None,
-            actor=actor,
-            evaluation=evaluation,
-            answers=_answers(evaluation, *values),
-            submit=submit,
-        )
+    _evaluate(reviewer, recording, published, "yes", "yes", "6")
+    _evaluate(second, recording, published, "no", "yes", "7")
+    _evaluate(third, recording, published, "yes", "yes", "10", submit=False)  # counts nothing
     submitted = Evaluation.objects.filter(
         record_id=recording.record_id, status=Evaluation.Status.SUBMITTED
     ).values_list("score", flat=True)
@@ -500,14 +498,7 @@ def test_the_recordings_list_filters_by_evaluation_and_score_from_the_index(
             last_seen=now,
         )
     for call, values in ((calls[0], ("yes", "yes", "10")), (calls[1], ("no", "yes", "0"))):
-        evaluation = services.evaluation_start(actor=reviewer, recording=call, form=published)
-        services.evaluation_save(
-            request=None,
-            actor=reviewer,
-            evaluation=evaluation,
-            answers=_answers(evaluation, *values),
-            submit=True,
-        )
+        _evaluate(reviewer, call, published, *values)
     client.force_login(make_user("sup", "Supervisores"))
 
     def listed(query: str) -> list[int]:
