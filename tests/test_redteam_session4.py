@@ -440,3 +440,46 @@ def test_scores_by_record_takes_integers_only(db: None, bad: Any) -> None:
 def test_scores_by_record_with_odd_but_integer_ids(db: None) -> None:
     assert qa_selectors.scores_by_record([]) == {}
     assert qa_selectors.scores_by_record(["12", True, -5, 2**31]) == {}  # type: ignore[list-item]
+
+
+# --- retention: a lift request's refusal taken out of the log --------------------------------
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the DBA switches PostgreSQL's guards off")
+@pytest.mark.django_db(transaction=True)  # checkpoints are written on commit
+def test_a_refused_lift_reopened_by_deleting_its_refusal_is_caught_by_audit_verify() -> None:
+    """Not prevented, detected: a DBA who is also a third administrator deletes the refusal
+    event (guards off), puts the hold back to "lift pending" and approves the requester's
+    earlier, still young request. The approval's check reads the newest lift event, which is
+    now the authentic request; the chain's gap is what tells it (``audit_verify``)."""
+    from accounts.roles import ensure_groups
+    from retention import services as retention
+    from retention.models import LegalHold
+
+    ensure_groups()
+    asker, refuser, insider = (make_user(n, ADMINS) for n in ("adao", "bruna", "caio"))
+    hold = retention.hold_place(
+        actor=asker, terms=retention.HoldTerms(number="4133334444"), reason="processo 1/2026"
+    )
+    retention.hold_lift_request(hold_id=hold.pk, actor=asker, reason="acordo")
+    retention.hold_lift_refuse(hold_id=hold.pk, actor=refuser)
+    refusal = AuditEvent.objects.order_by("-seq").first()
+    assert refusal is not None and refusal.action == "hold_lift_refused"
+    assert audit.verify_chain().broken is None
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")  # every trigger off
+        try:
+            events, holds = AuditEvent._meta.db_table, LegalHold._meta.db_table
+            cursor.execute(f"DELETE FROM {events} WHERE seq = %s", [refusal.seq])  # noqa: S608
+            cursor.execute(
+                f"UPDATE {holds} SET status = 'lift_pending', "  # noqa: S608
+                "lift_requested_by_id = %s, lift_requested_at = now(), lift_reason = 'acordo' "
+                "WHERE id = %s",
+                [asker.pk, hold.pk],
+            )
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    retention.hold_lift_approve(hold_id=hold.pk, actor=insider, auth_age_seconds=0)
+    assert LegalHold.objects.get(pk=hold.pk).status == LegalHold.Status.LIFTED
+    broken = audit.verify_chain().broken
+    assert broken is not None and broken.seq == refusal.seq
