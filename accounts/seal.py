@@ -19,6 +19,11 @@ rather than the services: every way the app writes these fields (accounts.servic
 createsuperuser, changepassword, seed_demo, a test's create_user) goes through ``save`` or
 the m2m managers, and nobody who holds only the database runs any of them.
 
+A reseal seals the state the app meant to write (the saved object's fields, the groups and
+permissions verified before, plus or minus what the app added or removed), and only if the
+row as stored is exactly that: a DBA's trigger that rewrites the row within the app's own
+statement, or a write that lands between the check and the reseal, is refused, not sealed.
+
 What it does not stop: putting back an earlier state of the same account together with its
 then seal (the audit log's ``user_changed`` events tell the history), and editing a
 group's own permissions (``auth_group_permissions``), which no user's seal covers.
@@ -135,8 +140,8 @@ def stored_is_valid(user_model: Any, pk: Any) -> bool:
 
 def reseal(user_model: Any, pk: Any) -> str | None:
     """Seal the row of ``pk`` as stored now, with the current key; the new seal (no row:
-    None). Only for a state the app itself wrote: callers check ``stored_is_valid`` first,
-    or have just created the row."""
+    None). A deliberate re-blessing of whatever is stored (``reseal_all``): the app's own
+    changes go through ``_seal_expected`` instead."""
     stored = _stored(user_model, pk)
     if stored is None:
         return None
@@ -299,17 +304,43 @@ def _before_save(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -
     instance._seal_touched = not raw and (
         update_fields is None or bool(SEALED_FIELDS & set(update_fields))
     )
+    instance._seal_verified = None
     if instance._seal_touched and instance.pk is not None:
         stored = _stored(sender, instance.pk)
         if stored is not None and not verifies(*stored):
             _refuse(instance.pk)
+        instance._seal_verified = stored[1] if stored is not None else None
 
 
 def _after_save(sender: Any, instance: Any, created: bool, raw: bool = False, **kw: Any) -> None:
     if raw or not (created or getattr(instance, "_seal_touched", False)):
         return
-    instance.seal = reseal(sender, instance.pk) or ""
-    instance._seal_valid = None
+    # The state the app wrote: this object's fields, and the groups and permissions it had
+    # when its seal was verified (a new row: none). Not the row as read back, which a
+    # trigger could have rewritten in this very statement.
+    verified = getattr(instance, "_seal_verified", None)
+    before = json.loads(verified) if verified else {"groups": [], "permissions": []}
+    written = kw.get("update_fields")  # a partial save wrote these; the rest stays as verified
+    fields = {
+        name: getattr(instance, name) if written is None or name in written else before[name]
+        for name in SEALED_FIELDS
+    }
+    fields["pk"] = instance.pk
+    expected = canonical_text(fields, before["groups"], before["permissions"])
+    instance.seal, instance._seal_valid = _seal_expected(sender, instance.pk, expected), None
+
+
+def _seal_expected(user_model: Any, pk: Any, expected: str) -> str:
+    """Seal the row of ``pk`` if, as stored now, it is exactly ``expected`` (the state the
+    app meant to write); otherwise refuse. Between the check of the old seal and this one,
+    someone else's write (a trigger fired by the app's own statement, say) is never sealed."""
+    stored = _stored(user_model, pk)
+    if stored is None or stored[1] != expected:
+        logger.error("account seal: user #%s as stored is not what the app wrote", pk)
+        raise TamperedAccount(f"user #{pk} as stored is not what the app wrote")
+    new = make(expected)
+    user_model._base_manager.filter(pk=pk).update(seal=new)
+    return new
 
 
 def _user_pks(instance: Any, reverse: bool, pk_set: set[Any] | None, user_model: Any) -> list[Any]:
@@ -330,44 +361,84 @@ def _is_group(instance: Any) -> bool:
     return isinstance(instance, Group)
 
 
+def _names(model: Any, pks: Iterable[Any]) -> set[str]:
+    """The sealed names of groups (their name) or permissions (``app_label.codename``)."""
+    from django.contrib.auth.models import Group
+
+    rows = model._base_manager.filter(pk__in=list(pks))
+    if issubclass(model, Group):
+        return {str(n) for n in rows.values_list("name", flat=True)}
+    pairs = rows.values_list("content_type__app_label", "codename")
+    return {f"{app}.{codename}" for app, codename in pairs}
+
+
+def _expected(verified: str, kind: str, action: str, names: set[str] | None) -> str:
+    """The state ``verified`` after adding or removing ``names`` of ``kind`` (None: all)."""
+    content = json.loads(verified)
+    now = set(content[kind])
+    if action.endswith("add"):
+        now |= names or set()
+    else:
+        now = set() if names is None else now - names
+    content[kind] = sorted(now)
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _m2m_changed(
     sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[Any] | None, **kw: Any
 ) -> None:
     from django.contrib.auth import get_user_model
 
     user_model = get_user_model()
+    kind = "groups" if sender is user_model.groups.through else "permissions"
     if action.startswith("pre_"):
         pks = _user_pks(instance, reverse, pk_set, user_model)
+        verified: dict[Any, str] = {}
         for pk in pks:
-            if not stored_is_valid(user_model, pk):
+            stored = _stored(user_model, pk)
+            if stored is None or not verifies(*stored):
                 _refuse(pk)
-        instance._seal_pending = pks  # post_clear has no pk_set
+            else:
+                verified[pk] = stored[1]
+        # What is added or taken, named before the write (a clear of a user's own: all).
+        if reverse:
+            names: set[str] | None = _names(type(instance), [instance.pk])
+        else:
+            names = None if pk_set is None else _names(kw["model"], pk_set)
+        instance._seal_pending = (verified, names)  # post_clear has no pk_set
     elif action.startswith("post_"):
         pending = getattr(instance, "_seal_pending", None)
-        for pk in (
-            pending if pending is not None else _user_pks(instance, reverse, pk_set, user_model)
-        ):
-            new = reseal(user_model, pk)
-            if not reverse:
-                instance.seal, instance._seal_valid = new or "", None
         instance._seal_pending = None
+        if pending is None:  # never: every post_ follows its pre_
+            raise TamperedAccount("an account change without its check")
+        verified, names = pending
+        for pk, text in verified.items():
+            new = _seal_expected(user_model, pk, _expected(text, kind, action, names))
+            if not reverse:
+                instance.seal, instance._seal_valid = new, None
 
 
 def _before_related_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
     """A group or permission is deleted: its rows go without m2m signals. Its members whose
-    seal verifies now are resealed afterwards; a tampered one stays invalid."""
+    seal verifies now are resealed afterwards, without it; a tampered one stays invalid."""
     from django.contrib.auth import get_user_model
 
     user_model = get_user_model()
-    pks = _user_pks(instance, True, None, user_model)
-    instance._seal_pending = [pk for pk in pks if stored_is_valid(user_model, pk)]
+    verified = {}
+    for pk in _user_pks(instance, True, None, user_model):
+        stored = _stored(user_model, pk)
+        if stored is not None and verifies(*stored):
+            verified[pk] = stored[1]
+    kind = "groups" if _is_group(instance) else "permissions"
+    instance._seal_pending = (verified, kind, _names(type(instance), [instance.pk]))
 
 
 def _after_related_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
     from django.contrib.auth import get_user_model
 
-    for pk in getattr(instance, "_seal_pending", None) or ():
-        reseal(get_user_model(), pk)
+    verified, kind, names = getattr(instance, "_seal_pending", None) or ({}, "groups", set())
+    for pk, text in verified.items():
+        _seal_expected(get_user_model(), pk, _expected(text, kind, "remove", names))
 
 
 def connect() -> None:

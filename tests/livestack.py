@@ -25,7 +25,8 @@ _SESSIONS_SCRIPT = """
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.sessions.backends.db import SessionStore
+from importlib import import_module
+SessionStore = import_module(settings.SESSION_ENGINE).SessionStore  # keyed rows
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 import time
 role, count, prefix, recent = ROLE, COUNT, PREFIX, RECENT

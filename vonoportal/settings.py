@@ -185,7 +185,7 @@ CACHES = {
     )
 }
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_AGE = int(_integer("SESSION_IDLE_MINUTES", 30, minimum=1) or 30) * 60
 # Idle expiry: recordings.middleware.SessionIdleRefreshMiddleware pushes the expiry forward
 # at most once a minute, instead of a database write on every request.
