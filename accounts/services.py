@@ -42,7 +42,9 @@ from django.utils.translation import gettext as _
 from accounts import roles
 from accounts.models import AccessChange
 from accounts.stepup import needs_step_up
+from audit import chain
 from audit import services as audit
+from audit.models import AuditEvent
 from recordings import access as recording_access
 from recordings.models import User
 from recordings.scope import ExtensionError, Scope, canonical_extensions
@@ -222,6 +224,48 @@ def _check_can_decide(change: AccessChange, actor: User) -> None:
         raise NotAllowed(_("Esta mudança dá acesso a outro assinante."))
     if not recording_access.scope_of(actor).covers(after.scope):
         raise NotAllowed(_("Esta mudança dá acesso a ramais fora dos seus."))
+
+
+def _check_as_asked(change: AccessChange) -> None:
+    """Approving (not rejecting, which is always safe) needs the change as it was asked."""
+    if not _requested_as_the_row_says(change) or _decided_in_the_log(change):
+        raise NotAllowed(
+            _("O registro de auditoria não mostra este pedido como está: nada foi aprovado.")
+        )
+
+
+def _requested_as_the_row_says(change: AccessChange) -> bool:
+    """Whether an authentic ``access_requested`` event shows the manager the row names asking
+    for exactly this change. A pending change inserted or rewritten in the database (in a
+    colleague's name, for another user or another reach) has none: approving it would be one
+    person's decision, applied and sealed by the app."""
+    for event in AuditEvent.objects.filter(
+        action=Action.ACCESS_REQUESTED, details__change=change.pk
+    ):
+        details = event.details
+        if (
+            event.actor_id == change.requested_by_id
+            and details.get("target_id") == change.target_id
+            and details.get("before") == change.before
+            and details.get("after") == change.after
+            and chain.authentic(event)
+        ):
+            return True
+    return False
+
+
+_DECISIONS = [
+    Action.ACCESS_APPROVED,
+    Action.ACCESS_REJECTED,
+    Action.ACCESS_CANCELLED,
+    Action.ACCESS_EXPIRED,
+]
+
+
+def _decided_in_the_log(change: AccessChange) -> bool:
+    """Whether the audit log already holds a decision on this change: a pending row with one
+    was put back in the database (a rejection overruled by a third person)."""
+    return AuditEvent.objects.filter(action__in=_DECISIONS, details__change=change.pk).exists()
 
 
 def _check_own_password(change: AccessChange) -> None:
@@ -645,6 +689,7 @@ def access_change_approve(
         _check_can_decide(change, actor)
         # Also for a change asked before the rule existed; rejecting it stays possible.
         _check_separation(AccessState.from_json(change.after).groups)
+        _check_as_asked(change)
         _check_own_password(change)
         if needs_step_up(auth_age_seconds) and not (password and actor.check_password(password)):
             raise StepUpRequired(

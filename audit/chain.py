@@ -85,6 +85,16 @@ def event_mac(event: AuditEvent) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def authentic(event: Any) -> bool:
+    """Whether ``event``'s keyed MAC is right (never true for the unkeyed legacy chain)."""
+    if event.key_id == LEGACY_KEY_ID:
+        return False
+    try:
+        return hmac.compare_digest(event_mac(event), event.hash)
+    except UnknownKey:
+        return False
+
+
 # --- checkpoints ------------------------------------------------------------------------------
 
 

@@ -541,7 +541,7 @@ def _check_can_decide(deletion: DeletionRequest, actor: User) -> None:
             _("Quem pede uma exclusão não pode aprová-la: outra pessoa precisa aprovar.")
         )
     _check_scope(deletion, actor)
-    if not _requested_as_the_row_says(deletion):
+    if not _requested_as_the_row_says(deletion) or _decided_in_the_log(deletion):
         raise NotAllowed(
             _("O registro de auditoria não mostra este pedido como está: nada foi aprovado.")
         )
@@ -566,6 +566,22 @@ def _requested_as_the_row_says(deletion: DeletionRequest) -> bool:
         ):
             return True
     return False
+
+
+_DECISIONS = [
+    Action.DELETION_APPROVED,
+    Action.DELETION_REJECTED,
+    Action.DELETION_CANCELLED,
+    Action.DELETION_EXPIRED,
+    Action.DELETION_STALE,
+]
+
+
+def _decided_in_the_log(deletion: DeletionRequest) -> bool:
+    """Whether the audit log already holds a decision on this request. A pending row with
+    one was put back by someone who writes to the database (a rejection overruled by a
+    third person); a decision event forged there only blocks, so any counts."""
+    return AuditEvent.objects.filter(action__in=_DECISIONS, details__request=deletion.pk).exists()
 
 
 def _check_scope(deletion: DeletionRequest, actor: User) -> None:

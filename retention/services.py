@@ -286,10 +286,25 @@ def _check_can_decide(policy: RetentionPolicy, actor: User) -> None:
             )
         )
     _check_scope(policy.customer_id, actor)
-    if not _requested_as_the_row_says(policy):
+    if not _requested_as_the_row_says(policy) or _decided_in_the_log(policy):
         raise NotAllowed(
             _("O registro de auditoria não mostra este pedido como está: nada foi aprovado.")
         )
+
+
+_DECISIONS = [
+    Action.RETENTION_APPROVED,
+    Action.RETENTION_REJECTED,
+    Action.RETENTION_CANCELLED,
+    Action.RETENTION_EXPIRED,
+    Action.RETENTION_STALE,
+]
+
+
+def _decided_in_the_log(policy: RetentionPolicy) -> bool:
+    """Whether the audit log already holds a decision on this policy request: a pending row
+    with one was put back in the database (a rejection overruled by a third person)."""
+    return AuditEvent.objects.filter(action__in=_DECISIONS, details__policy=policy.pk).exists()
 
 
 def _requested_as_the_row_says(policy: RetentionPolicy) -> bool:

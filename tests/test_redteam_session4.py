@@ -483,3 +483,105 @@ def test_a_refused_lift_reopened_by_deleting_its_refusal_is_caught_by_audit_veri
     assert LegalHold.objects.get(pk=hold.pk).status == LegalHold.Status.LIFTED
     broken = audit.verify_chain().broken
     assert broken is not None and broken.seq == refusal.seq
+
+
+# --- a refusal overruled by putting the row back to pending ------------------------------------
+
+
+def _put_back(table: str, pk: int, **columns: Any) -> None:
+    """A DBA sets a decided row back to pending (PostgreSQL's guards off for the session;
+    SQLite has none), leaving the audit log as it is."""
+    assignments = ", ".join(f"{name} = %s" for name in columns)
+    with connection.cursor() as cursor:
+        if POSTGRES:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE id = %s",  # noqa: S608
+                [*columns.values(), pk],
+            )
+        finally:
+            if POSTGRES:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def test_a_rejected_deletion_put_back_to_pending_cannot_be_approved_by_a_third(
+    db: None, sim: Any
+) -> None:
+    from accounts.roles import ensure_groups
+    from deletions import services as deletions
+    from deletions.models import DeletionRequest
+
+    ensure_groups()
+    asker = make_user("sara", "Supervisores")
+    refuser, insider = make_user("bruna", ADMINS), make_user("caio", ADMINS)
+    record_id = sim.list("limit=1")["data"][0]["record_id"]
+    deletion = deletions.deletion_request_create(actor=asker, reason="x", ids=[record_id])
+    deletions.deletion_request_reject(deletion_id=deletion.pk, actor=refuser, reason="não")
+    _put_back(DeletionRequest._meta.db_table, deletion.pk, status="pending", decided_by_id=None)
+    deletion.refresh_from_db()
+    assert deletion.status == "pending"
+    assert not deletions.can_decide(deletion, insider)
+    with pytest.raises(deletions.NotAllowed):
+        deletions.deletion_request_approve(
+            deletion_id=deletion.pk, actor=insider, typed_count="1", auth_age_seconds=0
+        )
+    assert DeletionRequest.objects.get(pk=deletion.pk).status == "pending"
+    assert sim.stats()["delete_calls"] == []
+
+
+def test_a_rejected_retention_policy_put_back_to_pending_cannot_be_approved(db: None) -> None:
+    from accounts.roles import ensure_groups
+    from retention import services as retention
+    from retention.models import RetentionPolicy
+
+    ensure_groups()
+    asker, refuser, insider = (make_user(n, ADMINS) for n in ("adao", "bruna", "caio"))
+    policy = retention.policy_request(actor=asker, days=400, customer_id=12, reason="contrato")
+    retention.policy_reject(policy_id=policy.pk, actor=refuser, reason="não")
+    _put_back(RetentionPolicy._meta.db_table, policy.pk, status="pending", decided_by_id=None)
+    with pytest.raises(retention.NotAllowed):
+        retention.policy_approve(policy_id=policy.pk, actor=insider, auth_age_seconds=0)
+    assert RetentionPolicy.objects.get(pk=policy.pk).status == "pending"
+
+
+def test_an_access_change_not_asked_through_the_app_cannot_be_approved(db: None) -> None:
+    from accounts import services as access
+    from accounts.models import AccessChange
+    from accounts.roles import ensure_groups
+
+    ensure_groups()
+    first, second, third = (make_user(n, "Gestores de acesso") for n in ("gus", "gabi", "gil"))
+    target = make_user("alvo", "Supervisores", customer_id=12)
+    before = access.state_of(target)
+    after = {**before.as_json(), "customer_id": None}
+    # Asked and refused through the app, then put back to pending by a DBA.
+    asked = access.user_change(
+        actor=first,
+        target_id=target.pk,
+        groups=sorted(before.groups),
+        customer_id=None,
+        is_active=True,
+        first_name="",
+        last_name="",
+        email="",
+        reason="todas as filiais",
+    )
+    assert asked.pending is not None
+    access.access_change_reject(change_id=asked.pending.pk, actor=second, reason="não")
+    _put_back(AccessChange._meta.db_table, asked.pending.pk, status="pending", decided_by_id=None)
+    with pytest.raises(access.NotAllowed):
+        access.access_change_approve(change_id=asked.pending.pk, actor=third, auth_age_seconds=0)
+    # Inserted in a colleague's name, never asked through the app.
+    forged = AccessChange.objects.create(
+        target=target,
+        requested_by=first,
+        requested_at=target.date_joined,
+        reason="forjado",
+        expires_at=AccessChange.objects.get(pk=asked.pending.pk).expires_at,
+        before=before.as_json(),
+        after=after,
+    )
+    with pytest.raises(access.NotAllowed):
+        access.access_change_approve(change_id=forged.pk, actor=third, auth_age_seconds=0)
+    assert _fresh(target).customer_id == before.customer_id
