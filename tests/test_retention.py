@@ -669,9 +669,15 @@ def test_a_hold_past_its_end_date_no_longer_blocks(
         reason="prazo",
         ends_on=legal_holds.today_in_sao_paulo(),
     )
+    with pytest.raises(deletions.Held):  # in force on its last day
+        deletions.deletion_request_create(actor=people["supervisor"], reason="x", ids=[record_id])
     # Two days later (the clock is patched: a test cannot wait for them).
     monkeypatch.setattr(timezone, "now", lambda: placed_at + dt.timedelta(days=2))
-    deletions.deletion_request_create(actor=people["supervisor"], reason="x", ids=[record_id])
+    deletion = deletions.deletion_request_create(
+        actor=people["supervisor"], reason="x", ids=[record_id]
+    )
+    assert deletion.status == DeletionRequest.Status.PENDING
+    assert deletion.filters["ids"] == [record_id]
 
 
 def test_the_index_and_vono_agree_on_what_a_hold_covers(
