@@ -42,9 +42,7 @@ from django.utils.translation import gettext as _
 from accounts import roles
 from accounts.models import AccessChange
 from accounts.stepup import needs_step_up
-from audit import chain
 from audit import services as audit
-from audit.models import AuditEvent
 from recordings import access as recording_access
 from recordings.models import User
 from recordings.scope import ExtensionError, Scope, canonical_extensions
@@ -228,7 +226,9 @@ def _check_can_decide(change: AccessChange, actor: User) -> None:
 
 def _check_as_asked(change: AccessChange) -> None:
     """Approving (not rejecting, which is always safe) needs the change as it was asked."""
-    if not _requested_as_the_row_says(change) or _decided_in_the_log(change):
+    if not _requested_as_the_row_says(change) or audit.decided_in_the_log(
+        actions=_DECISIONS, about=("change", change.pk)
+    ):
         raise NotAllowed(
             _("O registro de auditoria não mostra este pedido como está: nada foi aprovado.")
         )
@@ -236,22 +236,14 @@ def _check_as_asked(change: AccessChange) -> None:
 
 def _requested_as_the_row_says(change: AccessChange) -> bool:
     """Whether an authentic ``access_requested`` event shows the manager the row names asking
-    for exactly this change. A pending change inserted or rewritten in the database (in a
-    colleague's name, for another user or another reach) has none: approving it would be one
-    person's decision, applied and sealed by the app."""
-    for event in AuditEvent.objects.filter(
-        action=Action.ACCESS_REQUESTED, details__change=change.pk
-    ):
-        details = event.details
-        if (
-            event.actor_id == change.requested_by_id
-            and details.get("target_id") == change.target_id
-            and details.get("before") == change.before
-            and details.get("after") == change.after
-            and chain.authentic(event)
-        ):
-            return True
-    return False
+    for exactly this change. A pending change inserted in the database in a colleague's name
+    has none: approving it would be one person's decision, applied and sealed by the app."""
+    return audit.asked_as_stated(
+        action=Action.ACCESS_REQUESTED,
+        about=("change", change.pk),
+        actor_id=change.requested_by_id,
+        details={"target_id": change.target_id, "before": change.before, "after": change.after},
+    )
 
 
 _DECISIONS = [
@@ -260,12 +252,6 @@ _DECISIONS = [
     Action.ACCESS_CANCELLED,
     Action.ACCESS_EXPIRED,
 ]
-
-
-def _decided_in_the_log(change: AccessChange) -> bool:
-    """Whether the audit log already holds a decision on this change: a pending row with one
-    was put back in the database (a rejection overruled by a third person)."""
-    return AuditEvent.objects.filter(action__in=_DECISIONS, details__change=change.pk).exists()
 
 
 def _check_own_password(change: AccessChange) -> None:

@@ -134,6 +134,42 @@ def _append(events: list[AuditEvent]) -> None:
             transaction.on_commit(lambda: chain.write_checkpoint(signed_seq, signed_mac))
 
 
+_ANY = object()
+
+
+def asked_as_stated(
+    *,
+    action: str,
+    about: tuple[str, int],
+    actor_id: int | None,
+    details: dict[str, Any],
+    customer_id: Any = _ANY,
+) -> bool:
+    """Whether an authentic (keyed) ``action`` event about ``about`` (a details key and
+    the row's id) shows ``actor_id`` asking for exactly ``details`` (and, if given, for
+    ``customer_id``). Approvals ask it of the row they approve: a row inserted or rewritten
+    in the database (in a colleague's name, or asking for something else) has no such event,
+    and its "approval" would be one person's."""
+    key, pk = about
+    for event in AuditEvent.objects.filter(action=action, **{f"details__{key}": pk}):
+        if (
+            event.actor_id == actor_id
+            and all(event.details.get(name) == value for name, value in details.items())
+            and (customer_id is _ANY or event.customer_id == customer_id)
+            and chain.authentic(event)
+        ):
+            return True
+    return False
+
+
+def decided_in_the_log(*, actions: Iterable[str], about: tuple[str, int]) -> bool:
+    """Whether the log already holds one of ``actions`` (decisions) about the row. A pending
+    row with one was put back in the database (a refusal overruled by a third person); a
+    decision event forged there only blocks, so any counts, keyed or not."""
+    key, pk = about
+    return AuditEvent.objects.filter(action__in=list(actions), **{f"details__{key}": pk}).exists()
+
+
 def verify_chain(batch: int = 2000) -> chain.Verification:
     """Check the whole chain against its MACs and the signed checkpoints."""
     return chain.verify_chain(batch)

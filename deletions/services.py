@@ -541,7 +541,9 @@ def _check_can_decide(deletion: DeletionRequest, actor: User) -> None:
             _("Quem pede uma exclusão não pode aprová-la: outra pessoa precisa aprovar.")
         )
     _check_scope(deletion, actor)
-    if not _requested_as_the_row_says(deletion) or _decided_in_the_log(deletion):
+    if not _requested_as_the_row_says(deletion) or audit.decided_in_the_log(
+        actions=_DECISIONS, about=("request", deletion.pk)
+    ):
         raise NotAllowed(
             _("O registro de auditoria não mostra este pedido como está: nada foi aprovado.")
         )
@@ -549,23 +551,15 @@ def _check_can_decide(deletion: DeletionRequest, actor: User) -> None:
 
 def _requested_as_the_row_says(deletion: DeletionRequest) -> bool:
     """Whether an authentic ``deletion_requested`` event shows the person the row names
-    asking for exactly these recordings. A request inserted or rewritten in the database (in
-    a colleague's name, or for other recordings) has none, and its "approval" would be one
-    person's: the worker would believe the authentic approval event it makes."""
-    for event in AuditEvent.objects.filter(
-        action=Action.DELETION_REQUESTED, details__request=deletion.pk
-    ):
-        details = event.details
-        if (
-            event.actor_id == deletion.requested_by_id
-            and details.get("kind") == deletion.kind
-            and details.get("filters") == deletion.filters
-            and details.get("count") == deletion.count
-            and event.customer_id == deletion.customer_id
-            and retention_proof.authentic(event)
-        ):
-            return True
-    return False
+    asking for exactly these recordings (the worker would believe the authentic approval
+    event an approval of a forged row makes)."""
+    return audit.asked_as_stated(
+        action=Action.DELETION_REQUESTED,
+        about=("request", deletion.pk),
+        actor_id=deletion.requested_by_id,
+        details={"kind": deletion.kind, "filters": deletion.filters, "count": deletion.count},
+        customer_id=deletion.customer_id,
+    )
 
 
 _DECISIONS = [
@@ -575,13 +569,6 @@ _DECISIONS = [
     Action.DELETION_EXPIRED,
     Action.DELETION_STALE,
 ]
-
-
-def _decided_in_the_log(deletion: DeletionRequest) -> bool:
-    """Whether the audit log already holds a decision on this request. A pending row with
-    one was put back by someone who writes to the database (a rejection overruled by a
-    third person); a decision event forged there only blocks, so any counts."""
-    return AuditEvent.objects.filter(action__in=_DECISIONS, details__request=deletion.pk).exists()
 
 
 def _check_scope(deletion: DeletionRequest, actor: User) -> None:

@@ -286,7 +286,9 @@ def _check_can_decide(policy: RetentionPolicy, actor: User) -> None:
             )
         )
     _check_scope(policy.customer_id, actor)
-    if not _requested_as_the_row_says(policy) or _decided_in_the_log(policy):
+    if not _requested_as_the_row_says(policy) or audit.decided_in_the_log(
+        actions=_DECISIONS, about=("policy", policy.pk)
+    ):
         raise NotAllowed(
             _("O registro de auditoria não mostra este pedido como está: nada foi aprovado.")
         )
@@ -301,31 +303,19 @@ _DECISIONS = [
 ]
 
 
-def _decided_in_the_log(policy: RetentionPolicy) -> bool:
-    """Whether the audit log already holds a decision on this policy request: a pending row
-    with one was put back in the database (a rejection overruled by a third person)."""
-    return AuditEvent.objects.filter(action__in=_DECISIONS, details__policy=policy.pk).exists()
-
-
 def _requested_as_the_row_says(policy: RetentionPolicy) -> bool:
     """Whether an authentic ``retention_requested`` event shows the person the row names
-    asking for exactly these terms. A row inserted or rewritten in the database (in a
-    colleague's name, or with other days) has none, and its "approval" would be one person's.
-    """
-    scope = "all" if policy.customer_id is None else policy.customer_id
-    for event in AuditEvent.objects.filter(
-        action=Action.RETENTION_REQUESTED, details__policy=policy.pk
-    ):
-        details = event.details
-        if (
-            event.actor_id == policy.requested_by_id
-            and details.get("days") == policy.days
-            and details.get("scope") == scope
-            and details.get("replaces") == policy.replaces_id
-            and authentic(event)
-        ):
-            return True
-    return False
+    asking for exactly these terms (``audit.asked_as_stated``)."""
+    return audit.asked_as_stated(
+        action=Action.RETENTION_REQUESTED,
+        about=("policy", policy.pk),
+        actor_id=policy.requested_by_id,
+        details={
+            "days": policy.days,
+            "scope": "all" if policy.customer_id is None else policy.customer_id,
+            "replaces": policy.replaces_id,
+        },
+    )
 
 
 def _check_can_cancel(policy: RetentionPolicy, actor: User) -> None:
