@@ -445,14 +445,7 @@ def test_the_recordings_list_shows_the_evaluation_column(
     client: Client, sim: SimulatorProcess, reviewer: Any, published: Any
 ) -> None:
     recording = _recording(sim, customer=12)
-    evaluation = services.evaluation_start(actor=reviewer, recording=recording, form=published)
-    services.evaluation_save(
-        request=None,
-        actor=reviewer,
-        evaluation=evaluation,
-        answers=_answers(evaluation, "yes", "yes", "6"),
-        submit=True,
-    )
+    _evaluate(reviewer, recording, published, "yes", "yes", "6")
     client.force_login(reviewer)
     response = client.get(f"/recordings/?date_ini=&date_end=&id_record={recording.record_id}")
     assert 'data-score="93.33"' in response.content.decode()
@@ -531,14 +524,7 @@ def test_reports_of_a_team_hold_only_its_extensions_agents(
     )
     extensions = {}
     for recording in (first, second):
-        evaluation = services.evaluation_start(actor=reviewer, recording=recording, form=published)
-        services.evaluation_save(
-            request=None,
-            actor=reviewer,
-            evaluation=evaluation,
-            answers=_answers(evaluation, "yes", "yes", "6"),
-            submit=True,
-        )
+        evaluation = _evaluate(reviewer, recording, published, "yes", "yes", "6")
         evaluation.refresh_from_db()
         extensions[recording.record_id] = evaluation.extension
     team_extension = extensions[first.record_id]
