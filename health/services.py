@@ -83,6 +83,11 @@ def upstream_health() -> UpstreamHealth | None:
         # Another request, here or on another instance, is probing right now.
         return known if known is not None else _wait_for_prober()
     try:
+        # Read again under the lock: a prober that finished (and let go of the lock) between
+        # the first read and the lock already holds a fresh answer.
+        known = _stored()
+        if known is not None and known.age() < PROBE_SECONDS:
+            return known
         result = _probe()
         cache.set(
             _RESULT,
